@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { CliError } from './errors.js';
+
+const program = new Command('embedbench')
+  .description('Serve, load-test and compare text-embedding backends')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const commandModules: Array<{ register(program: Command): void }> = [
+];
+for (const module of commandModules) module.register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`embedbench: ${message}\n`);
+  process.exit(error instanceof CliError ? error.exitCode : 1);
+}
