@@ -23,6 +23,13 @@ export interface BackendInfo {
   readonly parallelism: number;
 }
 
+/** A backend's own view of whether it can serve, e.g. false while a crashed worker restarts. */
+export interface BackendHealth {
+  readonly healthy: boolean;
+  /** Why it is unhealthy. */
+  readonly reason?: string;
+}
+
 export interface Backend {
   readonly name: string;
   /** Loads the model and warms it up; rejects with a clear error if the model is missing or corrupt. */
@@ -32,6 +39,11 @@ export interface Backend {
    * Rejects if inference fails; the core maps that to a 503 and marks the service unhealthy.
    */
   embed(batch: TokenizedBatch): Promise<Float32Array[]>;
+  /**
+   * Optional, polled by the core after start(): unhealthy while the backend recovers by itself
+   * (the onnx backend restarting a crashed worker). Absent means healthy once started.
+   */
+  health?(): BackendHealth;
   /** Stops accepting work and releases the model and any worker threads. */
   close(): Promise<void>;
 }
