@@ -1,0 +1,176 @@
+import type { Logger } from 'pino';
+import type { Backend, BackendInfo } from './backend.js';
+import type { BatchingConfig } from './config.js';
+import { EmbedError } from './errors.js';
+import { ServiceMetrics } from './metrics.js';
+import { BatchQueue, type PhaseTimings } from './queue.js';
+import { TextTokenizer } from './tokenization.js';
+
+export type ServiceState = 'loading' | 'healthy' | 'unhealthy';
+
+export interface EmbeddingServiceOptions {
+  readonly backend: Backend;
+  readonly modelDir: string;
+  /** Display name of the model. */
+  readonly modelId: string;
+  readonly batching: BatchingConfig;
+  /** Most texts accepted in one request. */
+  readonly maxClientBatch: number;
+  /** Caps the model's own maximum input length when set. */
+  readonly maxInputTokens?: number | undefined;
+  readonly version: string;
+  readonly logger: Logger;
+}
+
+export interface EmbedRequest {
+  readonly texts: readonly string[];
+  /** false: inputs over the maximum length are a 'validation' error instead of being cut. */
+  readonly truncate: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Milliseconds per phase; 0 for a phase that did not run. */
+export interface RequestTimings extends PhaseTimings {
+  tokenizationMs: number;
+}
+
+export interface EmbedResult {
+  /** Mean-pooled, un-normalized rows, one per input text, in order. */
+  readonly embeddings: Float32Array[];
+  /** Input tokens after truncation, special tokens included. */
+  readonly promptTokens: number;
+}
+
+export interface ServiceInfo {
+  readonly model: string;
+  readonly backend: string;
+  readonly executionProvider: string | undefined;
+  readonly dtype: string | undefined;
+  readonly gpuAvailable: boolean;
+  readonly embeddingDim: number | undefined;
+  readonly maxInputTokens: number | undefined;
+  readonly maxClientBatch: number;
+  readonly batching: BatchingConfig & { readonly parallelism: number | undefined };
+  readonly version: string;
+}
+
+/**
+ * A backend behind the shared tokenizer, batching queue and metrics: everything the HTTP layer
+ * needs, without knowing which backend runs.
+ */
+export class EmbeddingService {
+  readonly metrics: ServiceMetrics;
+  private stateValue: ServiceState = 'loading';
+  private backendInfo: BackendInfo | undefined;
+  private tokenizer: TextTokenizer | undefined;
+  private queue: BatchQueue | undefined;
+  private embeddingDim: number | undefined;
+
+  constructor(private readonly options: EmbeddingServiceOptions) {
+    this.metrics = new ServiceMetrics(options.backend.name);
+  }
+
+  get state(): ServiceState {
+    return this.stateValue;
+  }
+
+  get modelId(): string {
+    return this.options.modelId;
+  }
+
+  get backendName(): string {
+    return this.options.backend.name;
+  }
+
+  get gpuAvailable(): boolean {
+    return this.backendInfo?.gpuAvailable ?? false;
+  }
+
+  /** Loads the tokenizer and the model, warms up with one request, then reports healthy. */
+  async start(): Promise<void> {
+    const { backend, modelDir, logger } = this.options;
+    this.tokenizer = await TextTokenizer.load(modelDir, { maxInputTokens: this.options.maxInputTokens });
+    this.backendInfo = await backend.start();
+    this.queue = new BatchQueue(backend, this.options.batching, this.backendInfo.parallelism, this.metrics, (error) =>
+      this.recordBatchOutcome(error),
+    );
+    const [probe] = await this.queue.enqueue({
+      texts: ['warm-up'],
+      inputIds: this.tokenizer.encode(['warm-up'], true).inputIds,
+      timings: { queueMs: 0, inferenceMs: 0 },
+    });
+    this.embeddingDim = probe!.length;
+    this.stateValue = 'healthy';
+    logger.info({ ...this.backendInfo, embeddingDim: this.embeddingDim, model: this.options.modelId }, 'model ready');
+  }
+
+  info(): ServiceInfo {
+    return {
+      model: this.options.modelId,
+      backend: this.options.backend.name,
+      executionProvider: this.backendInfo?.executionProvider,
+      dtype: this.backendInfo?.dtype,
+      gpuAvailable: this.gpuAvailable,
+      embeddingDim: this.embeddingDim,
+      maxInputTokens: this.tokenizer?.maxInputTokens,
+      maxClientBatch: this.options.maxClientBatch,
+      batching: { ...this.options.batching, parallelism: this.backendInfo?.parallelism },
+      version: this.options.version,
+    };
+  }
+
+  /**
+   * Validates, takes an admission permit (before any work), tokenizes and queues the texts.
+   * `timings` is filled in as phases complete, also when the request fails.
+   */
+  async embed(request: EmbedRequest, timings: RequestTimings): Promise<EmbedResult> {
+    const { queue, tokenizer } = this;
+    if (this.stateValue === 'loading' || queue === undefined || tokenizer === undefined) {
+      throw new EmbedError('not_ready', 'the model is still loading');
+    }
+    if (request.texts.length === 0) throw new EmbedError('empty_input', 'no input texts were given');
+    const emptyRow = request.texts.findIndex((text) => text.length === 0);
+    if (emptyRow >= 0) throw new EmbedError('empty_input', `input ${emptyRow} is an empty string`);
+    if (request.texts.length > this.options.maxClientBatch) {
+      throw new EmbedError(
+        'validation',
+        `${request.texts.length} inputs is more than the maximum of ${this.options.maxClientBatch} per request`,
+      );
+    }
+    const permit = queue.admit();
+    try {
+      const tokenizationStart = performance.now();
+      const tokenized = tokenizer.encode(request.texts, request.truncate);
+      timings.tokenizationMs = performance.now() - tokenizationStart;
+      this.metrics.tokenizationDuration.observe(timings.tokenizationMs / 1000);
+      const embeddings = await queue.enqueue({
+        texts: request.texts,
+        inputIds: tokenized.inputIds,
+        signal: request.signal,
+        timings,
+      });
+      this.metrics.embeddings.inc(embeddings.length);
+      this.metrics.tokens.inc(tokenized.tokenCount);
+      return { embeddings, promptTokens: tokenized.tokenCount };
+    } finally {
+      permit.release();
+    }
+  }
+
+  /** Stops admitting requests; resolves once the backend has released the model. */
+  async close(): Promise<void> {
+    this.queue?.close();
+    await this.options.backend.close();
+  }
+
+  private recordBatchOutcome(error: Error | undefined): void {
+    if (this.stateValue === 'loading') return;
+    if (error !== undefined && this.stateValue !== 'unhealthy') {
+      this.options.logger.error({ err: error }, 'inference failed; reporting unhealthy until a batch succeeds');
+      this.stateValue = 'unhealthy';
+    } else if (error === undefined && this.stateValue === 'unhealthy') {
+      this.options.logger.info('inference recovered; reporting healthy');
+      this.stateValue = 'healthy';
+    }
+  }
+}

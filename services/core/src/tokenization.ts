@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+// The core's import ban on @huggingface/* targets the transformers pipeline; this pure-JS
+// tokenizer is the core's own declared dependency (services/core/package.json).
+// eslint-disable-next-line no-restricted-imports
+import { Tokenizer } from '@huggingface/tokenizers';
+import { EmbedError } from './errors.js';
+
+/** Used when neither tokenizer_config.json nor config.json states a usable maximum. */
+const FALLBACK_MAX_INPUT_TOKENS = 512;
+/** tokenizer_config.json uses a huge sentinel (1e30) for "no limit". */
+const UNSET_MODEL_MAX_LENGTH = 1_000_000;
+
+export interface TokenizedTexts {
+  /** Special tokens included, truncated to the maximum input length. */
+  readonly inputIds: Int32Array[];
+  /** Tokens per row after truncation. */
+  readonly tokenCount: number;
+  /** Indices of rows that were cut to the maximum input length. */
+  readonly truncatedRows: number[];
+}
+
+/** Loads a model directory's tokenizer and turns texts into truncated token-id rows. */
+export class TextTokenizer {
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    /** Maximum tokens per row, special tokens included. */
+    readonly maxInputTokens: number,
+    /** Special tokens the post-processor appends after the text (e.g. [SEP]); kept on truncation. */
+    private readonly trailingSpecialTokens: number,
+  ) {}
+
+  static async load(modelDir: string, options: { maxInputTokens?: number | undefined } = {}): Promise<TextTokenizer> {
+    const tokenizerJson = await readJson(join(modelDir, 'tokenizer.json'));
+    const tokenizerConfig = await readJson(join(modelDir, 'tokenizer_config.json'));
+    const modelConfig = await readJson(join(modelDir, 'config.json')).catch(() => ({}));
+    const tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    const modelMax = modelMaxInputTokens(tokenizerConfig, modelConfig);
+    const maxInputTokens = Math.min(modelMax, options.maxInputTokens ?? modelMax);
+    return new TextTokenizer(tokenizer, maxInputTokens, countTrailingSpecialTokens(tokenizer));
+  }
+
+  /**
+   * Encodes every text. Rows longer than the maximum are cut (keeping the closing special tokens),
+   * or rejected with a 'validation' error when `truncate` is false.
+   */
+  encode(texts: readonly string[], truncate: boolean): TokenizedTexts {
+    const inputIds: Int32Array[] = [];
+    const truncatedRows: number[] = [];
+    let tokenCount = 0;
+    texts.forEach((text, row) => {
+      let ids = this.tokenizer.encode(text, { add_special_tokens: true }).ids;
+      if (ids.length > this.maxInputTokens) {
+        if (!truncate) {
+          throw new EmbedError(
+            'validation',
+            `input ${row} has ${ids.length} tokens, more than the maximum of ${this.maxInputTokens}; ` +
+              'send truncate: true or a shorter text',
+          );
+        }
+        const kept = this.maxInputTokens - this.trailingSpecialTokens;
+        ids = [...ids.slice(0, kept), ...ids.slice(ids.length - this.trailingSpecialTokens)];
+        truncatedRows.push(row);
+      }
+      tokenCount += ids.length;
+      inputIds.push(Int32Array.from(ids));
+    });
+    return { inputIds, tokenCount, truncatedRows };
+  }
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function modelMaxInputTokens(tokenizerConfig: Record<string, unknown>, modelConfig: Record<string, unknown>): number {
+  const limits = [tokenizerConfig['model_max_length'], modelConfig['max_position_embeddings']].filter(
+    (value): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0 && value < UNSET_MODEL_MAX_LENGTH,
+  );
+  return limits.length > 0 ? Math.min(...limits) : FALLBACK_MAX_INPUT_TOKENS;
+}
+
+/** Compares one token's encoding with and without special tokens to see how many come after it. */
+function countTrailingSpecialTokens(tokenizer: Tokenizer): number {
+  const plain: number[] = tokenizer.encode('a', { add_special_tokens: false }).ids;
+  const withSpecial: number[] = tokenizer.encode('a', { add_special_tokens: true }).ids;
+  const start = withSpecial.findIndex((_, i) => plain.every((id, j) => withSpecial[i + j] === id));
+  return start < 0 ? 0 : withSpecial.length - start - plain.length;
+}
