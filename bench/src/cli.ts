@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import * as serve from './commands/serve.js';
 import { CliError } from './errors.js';
 
 const program = new Command('embedbench')
@@ -8,6 +9,7 @@ const program = new Command('embedbench')
   .exitOverride();
 
 const commandModules: Array<{ register(program: Command): void }> = [
+  serve,
 ];
 for (const module of commandModules) module.register(program);
 

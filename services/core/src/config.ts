@@ -46,7 +46,7 @@ export const DEFAULT_PORTS: Record<BackendName, number> = { transformers: 8000, 
  */
 export const SERVE_FLAGS = {
   backend: { description: `backend to serve: ${BACKEND_NAMES.join('|')}`, required: true },
-  model: { description: 'model directory, or a Hugging Face model id to fetch into the cache', required: true },
+  model: { description: 'model directory (fetch a Hugging Face model first: embedbench model fetch)', required: true },
   'model-id': { description: 'model name reported by the API (default: the --model value)' },
   port: { description: 'TCP port (default 8000 for transformers, 8002 for onnx; 0 picks a free port)' },
   host: { description: 'address to bind (default 127.0.0.1; containers set 0.0.0.0)' },

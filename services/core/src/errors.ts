@@ -14,7 +14,8 @@ export type EmbedErrorType =
   | 'overloaded'
   | 'client_closed'
   | 'not_ready'
-  | 'backend';
+  | 'backend'
+  | 'internal';
 
 export class EmbedError extends Error {
   constructor(

@@ -7,6 +7,13 @@ import { BatchQueue, type PhaseTimings } from './queue.js';
 import { TextTokenizer } from './tokenization.js';
 
 export type ServiceState = 'loading' | 'healthy' | 'unhealthy';
+type LoadState = 'loading' | 'ready';
+
+export interface ServiceHealth {
+  readonly status: ServiceState;
+  /** Why the service is unhealthy. */
+  readonly reason?: string;
+}
 
 export interface EmbeddingServiceOptions {
   readonly backend: Backend;
@@ -60,18 +67,29 @@ export interface ServiceInfo {
  */
 export class EmbeddingService {
   readonly metrics: ServiceMetrics;
-  private stateValue: ServiceState = 'loading';
+  private stateValue: LoadState = 'loading';
   private backendInfo: BackendInfo | undefined;
   private tokenizer: TextTokenizer | undefined;
   private queue: BatchQueue | undefined;
   private embeddingDim: number | undefined;
+  /** Message of the last failed batch, until a batch succeeds. */
+  private lastFailure: string | undefined;
 
   constructor(private readonly options: EmbeddingServiceOptions) {
     this.metrics = new ServiceMetrics(options.backend.name);
   }
 
-  get state(): ServiceState {
-    return this.stateValue;
+  /**
+   * A backend that reports its own health (restarting a crashed worker by itself) is trusted;
+   * otherwise the last batch's outcome decides, and the next successful batch recovers.
+   */
+  health(): ServiceHealth {
+    if (this.stateValue === 'loading') return { status: 'loading' };
+    const ownHealth = this.options.backend.health?.();
+    if (ownHealth !== undefined) {
+      return ownHealth.healthy ? { status: 'healthy' } : { status: 'unhealthy', reason: ownHealth.reason ?? 'backend unhealthy' };
+    }
+    return this.lastFailure === undefined ? { status: 'healthy' } : { status: 'unhealthy', reason: this.lastFailure };
   }
 
   get modelId(): string {
@@ -100,7 +118,7 @@ export class EmbeddingService {
       timings: { queueMs: 0, inferenceMs: 0 },
     });
     this.embeddingDim = probe!.length;
-    this.stateValue = 'healthy';
+    this.stateValue = 'ready';
     logger.info({ ...this.backendInfo, embeddingDim: this.embeddingDim, model: this.options.modelId }, 'model ready');
   }
 
@@ -164,13 +182,12 @@ export class EmbeddingService {
   }
 
   private recordBatchOutcome(error: Error | undefined): void {
-    if (this.stateValue === 'loading') return;
-    if (error !== undefined && this.stateValue !== 'unhealthy') {
-      this.options.logger.error({ err: error }, 'inference failed; reporting unhealthy until a batch succeeds');
-      this.stateValue = 'unhealthy';
-    } else if (error === undefined && this.stateValue === 'unhealthy') {
-      this.options.logger.info('inference recovered; reporting healthy');
-      this.stateValue = 'healthy';
+    if (error !== undefined) {
+      this.options.logger.error({ err: error }, 'inference failed');
+      this.lastFailure = `inference failed: ${error.message}`;
+    } else if (this.lastFailure !== undefined) {
+      this.options.logger.info('inference recovered');
+      this.lastFailure = undefined;
     }
   }
 }

@@ -1,0 +1,200 @@
+import { timingSafeEqual } from 'node:crypto';
+import { EmbedError } from '@embedbench/core/errors';
+import { float32ToBase64, postProcess } from '@embedbench/core/pooling';
+import type { EmbeddingService, RequestTimings } from '@embedbench/core/service';
+import Router, { type RouterMiddleware } from '@koa/router';
+import Koa from 'koa';
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import { readJsonBody } from './body.js';
+import { parseEmbedBody, parseOpenAiBody } from './schemas.js';
+import { STATUS_BY_ERROR_TYPE } from './status.js';
+
+export interface AppOptions {
+  /** Largest accepted request body. */
+  readonly payloadLimitBytes: number;
+  /** When set, embedding routes require `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string | undefined;
+  readonly logger: Logger;
+}
+
+interface RequestState {
+  timings: RequestTimings;
+  errorType?: string;
+}
+
+type AppContext = Context & { state: RequestState };
+
+const TIMING_HEADERS = {
+  'x-queue-time': 'queueMs',
+  'x-tokenization-time': 'tokenizationMs',
+  'x-inference-time': 'inferenceMs',
+} as const satisfies Record<string, keyof RequestTimings>;
+
+/** The HTTP API over any EmbeddingService; the app never knows which backend runs. */
+export function createApp(service: EmbeddingService, options: AppOptions): Koa {
+  const app = new Koa();
+  const router = new Router();
+  const { metrics } = service;
+
+  app.use(async (ctx: AppContext, next) => {
+    const startedAt = performance.now();
+    ctx.state.timings = { queueMs: 0, tokenizationMs: 0, inferenceMs: 0 };
+    metrics.requestsInFlight.inc();
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new EmbedError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (error) {
+      answerError(ctx, error, options.logger);
+    } finally {
+      metrics.requestsInFlight.dec();
+      const totalMs = performance.now() - startedAt;
+      for (const [header, phase] of Object.entries(TIMING_HEADERS)) ctx.set(header, formatMs(ctx.state.timings[phase]));
+      ctx.set('x-total-time', formatMs(totalMs));
+      const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
+      metrics.requestDuration.observe({ route }, totalMs / 1000);
+      metrics.httpRequests.inc({ route, status: String(ctx.status) });
+      if (ctx.state.errorType !== undefined) metrics.errors.inc({ error_type: ctx.state.errorType });
+      options.logger.info(
+        { method: ctx.method, path: ctx.path, route, status: ctx.status, ms: round(totalMs), error_type: ctx.state.errorType },
+        'request',
+      );
+    }
+  });
+
+  router.get('/health', (ctx) => answerHealth(ctx, service));
+  router.get('/health/ready', (ctx) => answerHealth(ctx, service));
+  router.get('/health/live', (ctx) => {
+    ctx.body = { status: 'alive' };
+  });
+
+  router.get('/info', (ctx) => {
+    const info = service.info();
+    ctx.body = {
+      model: info.model,
+      backend: info.backend,
+      execution_provider: info.executionProvider ?? null,
+      dtype: info.dtype ?? null,
+      gpu_available: info.gpuAvailable,
+      embedding_dim: info.embeddingDim ?? null,
+      max_input_tokens: info.maxInputTokens ?? null,
+      max_client_batch: info.maxClientBatch,
+      batching: {
+        enabled: info.batching.enabled,
+        max_batch_tokens: info.batching.maxBatchTokens,
+        max_batch_requests: info.batching.maxBatchRequests,
+        max_queue: info.batching.maxQueue,
+        parallelism: info.batching.parallelism ?? null,
+      },
+      version: info.version,
+    };
+  });
+
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+
+  const requireApiKey = bearerCheck(options.apiKey);
+
+  router.post('/embed', requireApiKey, async (ctx: AppContext) => {
+    const body = parseEmbedBody(await readJsonBody(ctx.req, options.payloadLimitBytes));
+    const texts = body.shape === 'texts' ? body.texts : typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
+    const result = await service.embed({ texts, truncate: body.truncate, signal: clientGone(ctx) }, ctx.state.timings);
+    const rows = result.embeddings.map((row) => Array.from(postProcess(row, { normalize: body.normalize })));
+    ctx.body =
+      body.shape === 'tei'
+        ? rows
+        : { embeddings: rows, model: service.modelId, num_embeddings: rows.length, embedding_dim: rows[0]?.length ?? 0 };
+  });
+
+  router.post('/v1/embeddings', requireApiKey, async (ctx: AppContext) => {
+    const body = parseOpenAiBody(await readJsonBody(ctx.req, options.payloadLimitBytes));
+    const embeddingDim = service.info().embeddingDim;
+    if (body.dimensions !== undefined && embeddingDim !== undefined && body.dimensions > embeddingDim) {
+      throw new EmbedError('validation', `dimensions: ${body.dimensions} is more than the model's ${embeddingDim}`);
+    }
+    const texts = typeof body.input === 'string' ? [body.input] : body.input;
+    const result = await service.embed({ texts, truncate: true, signal: clientGone(ctx) }, ctx.state.timings);
+    ctx.body = {
+      object: 'list',
+      data: result.embeddings.map((row, index) => {
+        const embedding = postProcess(row, { normalize: true, dimensions: body.dimensions });
+        return {
+          object: 'embedding',
+          embedding: body.encoding_format === 'base64' ? float32ToBase64(embedding) : Array.from(embedding),
+          index,
+        };
+      }),
+      model: service.modelId,
+      usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
+    };
+  });
+
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new EmbedError('method_not_allowed', 'this route does not accept that method'),
+      notImplemented: () => new EmbedError('method_not_allowed', 'this method is not supported'),
+    }),
+  );
+  return app;
+}
+
+function answerHealth(ctx: Context, service: EmbeddingService): void {
+  const health = service.health();
+  ctx.status = health.status === 'healthy' ? 200 : 503;
+  ctx.body = {
+    status: health.status,
+    backend: service.backendName,
+    model: service.modelId,
+    gpu_available: service.gpuAvailable,
+    ...(health.reason === undefined ? {} : { reason: health.reason }),
+  };
+}
+
+function answerError(ctx: AppContext, error: unknown, logger: Logger): void {
+  const embedError =
+    error instanceof EmbedError ? error : new EmbedError('internal', 'internal error', { cause: error });
+  if (embedError.type === 'internal') logger.error({ err: error }, 'unhandled error');
+  ctx.status = STATUS_BY_ERROR_TYPE[embedError.type];
+  ctx.body = { error: embedError.message, error_type: embedError.type };
+  ctx.state.errorType = embedError.type;
+  if (embedError.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(embedError.retryAfterSeconds));
+  if (embedError.type === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
+  // An unread body over the limit would otherwise be drained or left on a kept-alive connection.
+  if (embedError.type === 'payload_too_large') ctx.set('Connection', 'close');
+}
+
+function bearerCheck(apiKey: string | undefined): RouterMiddleware {
+  const expected = apiKey === undefined ? undefined : Buffer.from(`Bearer ${apiKey}`);
+  return async (ctx, next) => {
+    if (expected !== undefined) {
+      const given = Buffer.from(ctx.get('authorization'));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new EmbedError('unauthorized', 'a valid "Authorization: Bearer <api key>" header is required');
+      }
+    }
+    await next();
+  };
+}
+
+/** Aborts when the client disconnects before the response is written. */
+function clientGone(ctx: Context): AbortSignal {
+  const controller = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+function formatMs(ms: number): string {
+  return ms.toFixed(3);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,135 @@
+import { readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { ConfigError, parseServeConfig, serveHelp, SERVE_FLAGS, type ServeInput } from '@embedbench/core/config';
+import { EmbeddingService } from '@embedbench/core/service';
+import { pino } from 'pino';
+import { createApp } from './app.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+/** Slow or stalled request bodies are cut off after this long. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8002; undefined after --help. */
+  readonly url: string | undefined;
+  readonly service: EmbeddingService | undefined;
+  /** Resolves once the server stopped and the backend released the model. */
+  readonly closed: Promise<void>;
+  /** Stops accepting, finishes in-flight requests, closes the backend (as SIGTERM does). */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The service entry point: validates settings (argv flags over EMBEDBENCH_* env vars), starts
+ * listening at once (health answers 503 "loading"), loads and warms up the backend, then serves
+ * until SIGTERM/SIGINT. Rejects with a clear message when settings are invalid or the model
+ * cannot be loaded.
+ */
+export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise<RunningServer> {
+  const flags = parseFlags(argv);
+  if (flags === 'help') {
+    process.stdout.write(`${serveHelp()}\n`);
+    return { url: undefined, service: undefined, closed: Promise.resolve(), shutdown: () => Promise.resolve() };
+  }
+  const config = parseServeConfig(flags, env);
+  if (!statSync(config.model, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`--model (EMBEDBENCH_MODEL): ${config.model} is not a model directory`);
+  }
+  const logger = pino({ level: config.logLevel, base: { backend: config.backend } });
+  const { createBackend } = await import('@embedbench/backends/registry');
+  const backend = await createBackend(config.backend, {
+    modelDir: config.model,
+    modelId: config.modelId,
+    dtype: config.dtype,
+    device: config.device,
+    executionProviders: config.executionProviders,
+    intraOpThreads: config.intraOpThreads,
+    interOpThreads: config.interOpThreads,
+    workers: config.workers,
+    logger: logger.child({ component: 'backend' }),
+  });
+  const service = new EmbeddingService({
+    backend,
+    modelDir: config.model,
+    modelId: config.modelId,
+    batching: config.batching,
+    maxClientBatch: config.maxClientBatch,
+    maxInputTokens: config.maxInputTokens,
+    version: VERSION,
+    logger,
+  });
+  const app = createApp(service, { payloadLimitBytes: config.payloadLimitBytes, apiKey: config.apiKey, logger });
+  const server = createServer(app.callback());
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  await listen(server, config.port, config.host).catch((error: Error) => {
+    throw new ConfigError(`cannot listen on ${config.host}:${config.port}: ${error.message}`);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  logger.info({ url, model: config.modelId }, 'listening; loading the model');
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let shuttingDown: Promise<void> | undefined;
+  const onSignal = (signal: string) => {
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    void shutdown();
+  };
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+      await stopServer(server);
+      await service.close();
+      logger.info('stopped');
+      resolveClosed();
+    })();
+    return shuttingDown;
+  };
+  for (const signal of SHUTDOWN_SIGNALS) process.once(signal, onSignal);
+
+  try {
+    await service.start();
+  } catch (error) {
+    logger.error({ err: error }, 'model load failed');
+    await shutdown().catch(() => {});
+    throw new Error(`failed to load the model from ${config.model}: ${(error as Error).message}`, { cause: error });
+  }
+  return { url, service, closed, shutdown };
+}
+
+function parseFlags(argv: string[]): ServeInput | 'help' {
+  const options = Object.fromEntries(Object.keys(SERVE_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    const { help, ...flags } = values;
+    return help === true ? 'help' : (flags as ServeInput);
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message} (run with --help for the options)`);
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function stopServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeIdleConnections();
+  });
+}

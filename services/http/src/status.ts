@@ -1,0 +1,19 @@
+import type { EmbedErrorType } from '@embedbench/core/errors';
+
+/** The single mapping from core error types to HTTP status codes. */
+export const STATUS_BY_ERROR_TYPE: Record<EmbedErrorType, number> = {
+  malformed_json: 400,
+  empty_input: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation: 422,
+  overloaded: 429,
+  // nginx's "client closed request": nobody reads it, but logs and metrics tell it apart.
+  client_closed: 499,
+  internal: 500,
+  not_ready: 503,
+  backend: 503,
+};
