@@ -1,0 +1,2 @@
+export { createBackend } from './registry.js';
+export { ModelLoadError } from './model-files.js';
