@@ -15,18 +15,19 @@ export const K6_METRICS = {
   serverTokenization: 'server_tokenization_time',
   serverInference: 'server_inference_time',
   serverTotal: 'server_total_time',
+  /** A Rate: true for a failed request, so `passes` counts failures. */
   failures: 'embed_failures',
   serverRequestsDelta: 'server_embed_requests_delta',
   serverTokensDelta: 'server_tokens_delta',
 } as const;
 
 /** Tag on every POST /embed, so setup's GET /info and teardown's GET /metrics stay out of the figures. */
-export const EMBED_TAG = 'endpoint:embed';
+export const EMBED_TAGS = { endpoint: 'embed' } as const;
 export const STEP_TAG = 'rate_step';
 
 export const errorCounterName = (key: ErrorKey): string => `errors_${key}`;
-export const embedDurationMetric = `http_req_duration{${EMBED_TAG}}`;
-export const embedRequestsMetric = `http_reqs{${EMBED_TAG}}`;
+export const embedDurationMetric = `http_req_duration{endpoint:${EMBED_TAGS.endpoint}}`;
+export const embedRequestsMetric = `http_reqs{endpoint:${EMBED_TAGS.endpoint}}`;
 export const stepMetric = (metric: 'http_req_duration' | 'http_reqs' | typeof K6_METRICS.failures, step: number): string =>
   `${metric}{${STEP_TAG}:${step}}`;
 
@@ -106,7 +107,7 @@ function saturationFromSummary(data: K6SummaryData, steps: readonly SaturationSt
     rate: step.rate,
     plannedRequests: plannedArrivals(plan, step.startSeconds, step.endSeconds),
     requests: data.metrics[stepMetric('http_reqs', step.index)]?.values.count ?? 0,
-    failed: data.metrics[stepMetric(K6_METRICS.failures, step.index)]?.values.count ?? 0,
+    failed: data.metrics[stepMetric(K6_METRICS.failures, step.index)]?.values.passes ?? 0,
     p99Ms: data.metrics[stepMetric('http_req_duration', step.index)]?.values['p(99)'] ?? null,
   }));
   return { p99TargetMs: parameters.p99TargetMs, ...judgeSaturation(outcomes, parameters.p99TargetMs, parameters.maxErrorRate) };
