@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { BACKEND_NAMES, type BackendName } from '@embedbench/core/config';
 import { cosineSimilarity } from '@embedbench/core/pooling';
-import { EmbeddingService } from '@embedbench/core/service';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import OpenAI from 'openai';
-import { createApp } from '../src/app.js';
 import {
-  createRealBackend,
   histogramCount,
   histogramValue,
   norm,
   postJson,
-  silentLogger,
   startTestServer,
   testBatching,
   TINY_MODERNBERT,
@@ -327,19 +321,8 @@ describe('parity between the backends', () => {
 
 describe('a service that is still loading', () => {
   it('answers 503: health "loading", embedding routes not_ready', async () => {
-    const backend = await createRealBackend('onnx');
-    const service = new EmbeddingService({
-      backend,
-      modelDir: TINY_MODERNBERT,
-      modelId: 'modernbert-tiny',
-      batching: testBatching,
-      maxClientBatch: 256,
-      version: 'test',
-      logger: silentLogger,
-    });
-    const server = createServer(createApp(service, { payloadLimitBytes: 1024, logger: silentLogger }).callback());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const loading = await startTestServer('onnx', { start: false });
+    const { url } = loading;
     try {
       const health = await fetch(`${url}/health`);
       assert.equal(health.status, 503);
@@ -349,8 +332,7 @@ describe('a service that is still loading', () => {
       await expectError(await postJson(`${url}/embed`, { texts: ['a'] }), 503, 'not_ready');
       await expectError(await postJson(`${url}/v1/embeddings`, { input: 'a' }), 503, 'not_ready');
     } finally {
-      server.close();
-      await backend.close();
+      await loading.close();
     }
   });
 });
