@@ -6,10 +6,10 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HubClient, type HubRepo } from '../src/hub/client.js';
+import { HubClient, type HubFile, type HubRepo } from '../src/hub/client.js';
 import { hubOptionsFromEnv, type HubClientOptions } from '../src/hub/config.js';
 import { HubError } from '../src/hub/errors.js';
-import { startHubTestServer } from './hub-test-server.js';
+import { withHubTestServer, type HubTestServer, type HubTestServerOptions } from './hub-test-server.js';
 
 const repo: HubRepo = { type: 'model', id: 'acme/tiny-model', revision: 'main' };
 let folder: string;
@@ -39,11 +39,35 @@ before(async () => {
 });
 after(() => rm(folder, { recursive: true, force: true }));
 
-describe('HubClient.listFiles', () => {
-  it('follows paginated tree listings and reports sizes and LFS sha256', async () => {
-    const server = await startHubTestServer({ models: { [repo.id]: folder }, treePageSize: 1 });
-    const client = clientFor(server.endpoint);
+/** A server for `folder`, a client for it (closed afterwards) and a scratch folder. */
+function withHub(
+  serverOptions: Omit<HubTestServerOptions, 'models'>,
+  body: (client: HubClient, server: HubTestServer, scratch: string) => Promise<void>,
+  clientOverrides: Partial<HubClientOptions> = {},
+): Promise<void> {
+  return withHubTestServer({ models: { [repo.id]: folder }, ...serverOptions }, async (server, scratch) => {
+    const client = clientFor(server.endpoint, clientOverrides);
     try {
+      await body(client, server, scratch);
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+async function listedWeights(client: HubClient): Promise<HubFile> {
+  const file = (await client.listFiles(repo)).find((entry) => entry.path === 'onnx/model.onnx');
+  assert.ok(file, 'the listing has onnx/model.onnx');
+  return file;
+}
+
+function rangeStarts(server: HubTestServer): number[] {
+  return server.requests.flatMap((request) => (request.range === undefined ? [] : [Number(/^bytes=(\d+)-$/.exec(request.range)?.[1])]));
+}
+
+describe('HubClient.listFiles', () => {
+  it('follows paginated tree listings and reports sizes and LFS sha256', () =>
+    withHub({ treePageSize: 1 }, async (client, server) => {
       const files = await client.listFiles(repo);
       assert.deepEqual(
         files.map((file) => [file.path, file.size]),
@@ -52,159 +76,105 @@ describe('HubClient.listFiles', () => {
       assert.match(files[1]?.sha256 ?? '', /^[0-9a-f]{64}$/);
       assert.equal(files[0]?.sha256, undefined);
       assert.ok(server.requests.filter((request) => request.path.startsWith('/api/models/')).length >= 3);
-    } finally {
-      await client.close();
-      await server.close();
-    }
-  });
+    }));
 });
 
 describe('HubClient.downloadFile', () => {
-  it('downloads through a redirect and verifies size and sha256', async () => {
-    const server = await startHubTestServer({ models: { [repo.id]: folder }, redirectDownloads: true });
-    const client = clientFor(server.endpoint);
-    const out = await mkdtemp(join(tmpdir(), 'hub-out-'));
-    try {
-      const [, file] = await client.listFiles(repo);
-      assert.ok(file);
-      await client.downloadFile(repo, file, join(out, 'model.onnx'));
+  it('downloads through a redirect and verifies size and sha256', () =>
+    withHub({ redirectDownloads: true }, async (client, server, out) => {
+      await client.downloadFile(repo, await listedWeights(client), join(out, 'model.onnx'));
       assert.deepEqual(await readFile(join(out, 'model.onnx')), weights);
       assert.equal(existsSync(join(out, 'model.onnx.incomplete')), false);
       assert.ok(server.requests.some((request) => request.path.startsWith('/cdn/')));
-    } finally {
-      await client.close();
-      await server.close();
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('keeps an interrupted download and resumes it with a Range request', async () => {
-    const server = await startHubTestServer({
-      models: { [repo.id]: folder },
-      interrupt: { path: 'model.onnx', afterBytes: 100_000, times: 1 },
-    });
-    const out = await mkdtemp(join(tmpdir(), 'hub-out-'));
-    const destination = join(out, 'model.onnx');
-    const noRetries = clientFor(server.endpoint, { maxRetries: 0 });
-    const client = clientFor(server.endpoint);
-    try {
-      const [, file] = await client.listFiles(repo);
-      assert.ok(file);
-      await rejectsWith(noRetries.downloadFile(repo, file, destination), 'http', /gave up after 1 attempts/);
+  it('keeps an interrupted download and resumes it with a Range request', () =>
+    withHub({ interrupt: { path: 'model.onnx', afterBytes: 100_000, times: 1 } }, async (client, server, out) => {
+      const destination = join(out, 'model.onnx');
+      const file = await listedWeights(client);
+      const noRetries = clientFor(server.endpoint, { maxRetries: 0 });
+      try {
+        await rejectsWith(noRetries.downloadFile(repo, file, destination), 'http', /gave up after 1 attempts \(run again to resume\)/);
+      } finally {
+        await noRetries.close();
+      }
       const partialBytes = (await stat(`${destination}.incomplete`)).size;
       assert.ok(partialBytes > 0 && partialBytes <= 100_000, `the partial file holds ${partialBytes} bytes`);
 
       await client.downloadFile(repo, file, destination);
       assert.deepEqual(await readFile(destination), weights);
-      const ranges = server.requests.map((request) => request.range).filter((range) => range !== undefined);
-      assert.deepEqual(ranges, [`bytes=${partialBytes}-`]);
-    } finally {
-      await noRetries.close();
-      await client.close();
-      await server.close();
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+      assert.deepEqual(rangeStarts(server), [partialBytes]);
+    }));
 
-  it('retries dropped connections within one call, resuming each time', async () => {
-    const server = await startHubTestServer({
-      models: { [repo.id]: folder },
-      interrupt: { path: 'model.onnx', afterBytes: 50_000, times: 2 },
-    });
-    const client = clientFor(server.endpoint, { maxRetries: 3 });
-    const out = await mkdtemp(join(tmpdir(), 'hub-out-'));
-    try {
-      const [, file] = await client.listFiles(repo);
-      assert.ok(file);
-      await client.downloadFile(repo, file, join(out, 'model.onnx'));
-      assert.deepEqual(await readFile(join(out, 'model.onnx')), weights);
-      const ranges = server.requests.map((request) => request.range).filter((range) => range !== undefined);
-      const starts = ranges.map((range) => Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1]));
-      assert.equal(starts.length, 2);
-      assert.ok(starts[0]! > 0 && starts[1]! > starts[0]!, `resumed at ${starts.join(', ')}`);
-    } finally {
-      await client.close();
-      await server.close();
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+  it('retries dropped connections within one call, resuming each time', () =>
+    withHub(
+      { interrupt: { path: 'model.onnx', afterBytes: 50_000, times: 2 } },
+      async (client, server, out) => {
+        await client.downloadFile(repo, await listedWeights(client), join(out, 'model.onnx'));
+        assert.deepEqual(await readFile(join(out, 'model.onnx')), weights);
+        const starts = rangeStarts(server);
+        assert.equal(starts.length, 2);
+        assert.ok(starts[0]! > 0 && starts[1]! > starts[0]!, `resumed at ${starts.join(', ')}`);
+      },
+      { maxRetries: 3 },
+    ));
 
-  it('rejects a file whose size differs from the listing and leaves nothing behind', async () => {
-    const server = await startHubTestServer({
-      models: { [repo.id]: folder },
-      reportedSizes: { 'onnx/model.onnx': weights.length + 10 },
-    });
-    const client = clientFor(server.endpoint);
-    const out = await mkdtemp(join(tmpdir(), 'hub-out-'));
-    try {
-      const [, file] = await client.listFiles(repo);
-      assert.ok(file);
-      await rejectsWith(client.downloadFile(repo, file, join(out, 'model.onnx')), 'integrity', /listing says 300010/);
+  it('rejects a file whose size differs from the listing and leaves nothing behind', () =>
+    withHub({ reportedSizes: { 'onnx/model.onnx': weights.length + 10 } }, async (client, _server, out) => {
+      await rejectsWith(client.downloadFile(repo, await listedWeights(client), join(out, 'model.onnx')), 'integrity', /listing says 300010/);
       assert.equal(existsSync(join(out, 'model.onnx')), false);
       assert.equal(existsSync(join(out, 'model.onnx.incomplete')), false);
-    } finally {
-      await client.close();
-      await server.close();
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('rejects content whose sha256 differs from the listing', async () => {
     const changing = await mkdtemp(join(tmpdir(), 'hub-changing-'));
     await writeFile(join(changing, 'weights.onnx'), weights);
-    const server = await startHubTestServer({ models: { [repo.id]: changing } });
-    const client = clientFor(server.endpoint);
-    try {
-      const [file] = await client.listFiles(repo);
-      assert.ok(file);
-      await writeFile(join(changing, 'weights.onnx'), randomBytes(weights.length));
-      await rejectsWith(client.downloadFile(repo, file, join(changing, 'copy.onnx')), 'integrity', /sha256 .* does not match/);
-      assert.equal(existsSync(join(changing, 'copy.onnx')), false);
-    } finally {
-      await client.close();
-      await server.close();
-      await rm(changing, { recursive: true, force: true });
-    }
+    await withHubTestServer({ models: { [repo.id]: changing } }, async (server, out) => {
+      const client = clientFor(server.endpoint);
+      try {
+        const [file] = await client.listFiles(repo);
+        assert.ok(file);
+        await writeFile(join(changing, 'weights.onnx'), randomBytes(weights.length));
+        await rejectsWith(client.downloadFile(repo, file, join(out, 'copy.onnx')), 'integrity', /sha256 .* does not match/);
+        assert.equal(existsSync(join(out, 'copy.onnx')), false);
+      } finally {
+        await client.close();
+        await rm(changing, { recursive: true, force: true });
+      }
+    });
   });
 
-  it('reports a missing file as not found', async () => {
-    const server = await startHubTestServer({ models: { [repo.id]: folder } });
-    const client = clientFor(server.endpoint);
-    try {
+  it('reports a missing file as not found', () =>
+    withHub({}, async (client, _server, out) => {
       await rejectsWith(
-        client.downloadFile(repo, { path: 'onnx/missing.onnx', size: 1 }, join(folder, 'never')),
+        client.downloadFile(repo, { path: 'onnx/missing.onnx', size: 1 }, join(out, 'never')),
         'not-found',
         /acme\/tiny-model@main: onnx\/missing\.onnx was not found on the Hub \(HTTP 404\)/,
       );
-    } finally {
-      await client.close();
-      await server.close();
-    }
-  });
+    }));
 });
 
 describe('HubClient with HF_TOKEN', () => {
-  it('sends the token as a Bearer header and explains a refusal without it', async () => {
-    const server = await startHubTestServer({ models: { [repo.id]: folder }, requiredToken: 'hf_secret' });
-    const anonymous = clientFor(server.endpoint);
-    const wrongToken = clientFor(server.endpoint, { token: 'hf_wrong' });
-    const authorized = clientFor(server.endpoint, { token: 'hf_secret' });
-    const out = await mkdtemp(join(tmpdir(), 'hub-out-'));
-    try {
-      await rejectsWith(anonymous.listFiles(repo), 'unauthorized', /HTTP 401\): the repository is gated, private or missing; .*set HF_TOKEN/);
-      await rejectsWith(wrongToken.listFiles(repo), 'unauthorized', /although HF_TOKEN is set/);
-      const files = await authorized.listFiles(repo);
-      const config = files.find((file) => file.path === 'config.json');
-      assert.ok(config);
-      await authorized.downloadFile(repo, config, join(out, 'config.json'));
-      assert.equal(await readFile(join(out, 'config.json'), 'utf8'), '{"hidden_size": 16}');
-      assert.equal(server.requests.at(-1)?.authorization, 'Bearer hf_secret');
-    } finally {
-      await Promise.all([anonymous.close(), wrongToken.close(), authorized.close()]);
-      await server.close();
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+  it('sends the token as a Bearer header and explains a refusal without it', () =>
+    withHub(
+      { requiredToken: 'hf_secret' },
+      async (authorized, server, out) => {
+        const anonymous = clientFor(server.endpoint);
+        const wrongToken = clientFor(server.endpoint, { token: 'hf_wrong' });
+        try {
+          await rejectsWith(anonymous.listFiles(repo), 'unauthorized', /HTTP 401\): the repository is gated, private or missing; .*set HF_TOKEN/);
+          await rejectsWith(wrongToken.listFiles(repo), 'unauthorized', /although HF_TOKEN is set/);
+        } finally {
+          await Promise.all([anonymous.close(), wrongToken.close()]);
+        }
+        const config = (await authorized.listFiles(repo)).find((file) => file.path === 'config.json');
+        assert.ok(config);
+        await authorized.downloadFile(repo, config, join(out, 'config.json'));
+        assert.equal(await readFile(join(out, 'config.json'), 'utf8'), '{"hidden_size": 16}');
+        assert.equal(server.requests.at(-1)?.authorization, 'Bearer hf_secret');
+      },
+      { token: 'hf_secret' },
+    ));
 });
 
 describe('HubClient offline', () => {

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { HubError } from '../src/hub/errors.js';
 import { downloadMsmarcoCollection, MSMARCO_CORPUS } from '../src/hub/msmarco.js';
-import { startHubTestServer } from './hub-test-server.js';
+import { withHubTestServer } from './hub-test-server.js';
 
 async function datasetFolder(lines: string[]): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), 'msmarco-hub-'));
@@ -23,44 +23,40 @@ describe('downloadMsmarcoCollection', () => {
       JSON.stringify({ _id: '1', title: '', text: 'A passage\twith a tab\nand a newline.' }),
       JSON.stringify({ _id: 2, title: 'ignored', text: '  padded  ' }),
     ]);
-    const cacheDir = await mkdtemp(join(tmpdir(), 'msmarco-cache-'));
-    const server = await startHubTestServer({ datasets: { [MSMARCO_CORPUS.repo.id]: folder }, requiredToken: 'hf_data' });
     try {
-      const path = await downloadMsmarcoCollection({ cacheDir, endpoint: server.endpoint, token: 'hf_data' });
-      assert.equal(
-        await readFile(path, 'utf8'),
-        '0\tThe presence of communication amid scientific minds.\n1\tA passage with a tab and a newline.\n2\tpadded\n',
-      );
-      assert.ok(
-        server.requests.some((request) => request.path === `/datasets/BeIR/msmarco/resolve/${MSMARCO_CORPUS.repo.revision}/corpus.jsonl.gz`),
-      );
-      const requestsBefore = server.requests.length;
-      assert.equal(await downloadMsmarcoCollection({ cacheDir, endpoint: server.endpoint, token: 'hf_data' }), path);
-      assert.equal(server.requests.length, requestsBefore);
+      await withHubTestServer({ datasets: { [MSMARCO_CORPUS.repo.id]: folder }, requiredToken: 'hf_data' }, async (server, cacheDir) => {
+        const path = await downloadMsmarcoCollection({ cacheDir, endpoint: server.endpoint, token: 'hf_data' });
+        assert.equal(
+          await readFile(path, 'utf8'),
+          '0\tThe presence of communication amid scientific minds.\n1\tA passage with a tab and a newline.\n2\tpadded\n',
+        );
+        assert.ok(
+          server.requests.some((request) => request.path === `/datasets/BeIR/msmarco/resolve/${MSMARCO_CORPUS.repo.revision}/corpus.jsonl.gz`),
+        );
+        const requestsBefore = server.requests.length;
+        assert.equal(await downloadMsmarcoCollection({ cacheDir, endpoint: server.endpoint, token: 'hf_data' }), path);
+        assert.equal(server.requests.length, requestsBefore);
+      });
     } finally {
-      await server.close();
       await rm(folder, { recursive: true, force: true });
-      await rm(cacheDir, { recursive: true, force: true });
     }
   });
 
   it('names the line of a malformed record and leaves no collection behind', async () => {
     const folder = await datasetFolder([JSON.stringify({ _id: '0', text: 'fine' }), JSON.stringify({ id: '1', body: 'wrong keys' })]);
-    const cacheDir = await mkdtemp(join(tmpdir(), 'msmarco-cache-'));
-    const server = await startHubTestServer({ datasets: { [MSMARCO_CORPUS.repo.id]: folder } });
     try {
-      await assert.rejects(downloadMsmarcoCollection({ cacheDir, endpoint: server.endpoint }), (error: unknown) => {
-        assert.ok(error instanceof HubError);
-        assert.equal(error.reason, 'format');
-        assert.match(error.message, /line 2 lacks a string "_id" and "text"/);
-        return true;
+      await withHubTestServer({ datasets: { [MSMARCO_CORPUS.repo.id]: folder } }, async (server, cacheDir) => {
+        await assert.rejects(downloadMsmarcoCollection({ cacheDir, endpoint: server.endpoint }), (error: unknown) => {
+          assert.ok(error instanceof HubError);
+          assert.equal(error.reason, 'format');
+          assert.match(error.message, /line 2 lacks a string "_id" and "text"/);
+          return true;
+        });
+        assert.equal(existsSync(join(cacheDir, 'msmarco', 'collection.tsv')), false);
+        assert.equal(existsSync(join(cacheDir, 'msmarco', 'collection.tsv.incomplete')), false);
       });
-      assert.equal(existsSync(join(cacheDir, 'msmarco', 'collection.tsv')), false);
-      assert.equal(existsSync(join(cacheDir, 'msmarco', 'collection.tsv.incomplete')), false);
     } finally {
-      await server.close();
       await rm(folder, { recursive: true, force: true });
-      await rm(cacheDir, { recursive: true, force: true });
     }
   });
 

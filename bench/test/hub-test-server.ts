@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 /** A stand-in for huggingface.co on 127.0.0.1: tree listings and `resolve` downloads from local folders. */
@@ -155,4 +156,19 @@ export async function startHubTestServer(options: HubTestServerOptions): Promise
         server.close(() => resolve());
       }),
   };
+}
+
+/** Runs `body` with a started server and an empty scratch folder, and always cleans both up. */
+export async function withHubTestServer(
+  options: HubTestServerOptions,
+  body: (server: HubTestServer, scratch: string) => Promise<void>,
+): Promise<void> {
+  const server = await startHubTestServer(options);
+  const scratch = await mkdtemp(join(tmpdir(), 'hub-scratch-'));
+  try {
+    await body(server, scratch);
+  } finally {
+    await server.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
