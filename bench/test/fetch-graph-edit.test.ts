@@ -48,6 +48,10 @@ describe('exposeLastHiddenState', () => {
     await assertEditExposesFinalNorm('q8', { quantized: true });
   });
 
+  it('exposes the 3-D final_norm of a Gemm head on flattened input with a tied decoder', async () => {
+    await assertEditExposesFinalNorm('gemm', { gemmHead: true });
+  });
+
   it('prunes the head weights and declares [batch, seq, hidden]', async () => {
     await writeLogitsModel(dir, 'prune.onnx', shape);
     const model = onnx.ModelProto.decode(await readFile(join(dir, 'prune.onnx')));

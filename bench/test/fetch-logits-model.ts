@@ -16,6 +16,11 @@ export interface LogitsModelOptions {
   externalDecoderWeight?: boolean;
   /** Also outputs the final_norm tensor as `final_norm_reference` (the expected hidden state). */
   withReferenceOutput?: boolean;
+  /**
+   * Head on [batch*seq, hidden] as Gemm exports do: Reshape to 2-D, Gemm dense, and a Gemm(transB)
+   * decoder over the tied [vocab, hidden] embedding matrix, reshaped back to 3-D.
+   */
+  gemmHead?: boolean;
   /** Leaves out the MLM head: logits straight from final_norm, so no hidden state can be identified. */
   withoutHead?: boolean;
 }
@@ -84,6 +89,15 @@ export async function writeLogitsModel(dir: string, fileName: string, options: L
     ];
   };
 
+  const gemmHead = (x: string): string => {
+    const flat = op('Reshape', [x, constant([2], [-1, h], INT64)]);
+    const dense = op('Gemm', [flat, weight('head.dense.weight', [h, h])]);
+    const normalized = layerNorm(gelu(dense), 'head.norm');
+    const product = op('Gemm', [normalized, 'embeddings.tok_embeddings.weight'], [{ name: 'transB', type: 2, i: 1 }]);
+    const batchAndSequence = op('Slice', [op('Shape', [x]), constant([1], [0], INT64), constant([1], [2], INT64)]);
+    return op('Reshape', [product, op('Concat', [batchAndSequence, constant([1], [v], INT64)], [{ name: 'axis', type: 2, i: 0 }])]);
+  };
+
   const embedded = op('Gather', [weight('embeddings.tok_embeddings.weight', [v, h], 1), 'input_ids']);
   const mask = op('Unsqueeze', [op('Cast', ['attention_mask'], [{ name: 'to', type: 2, i: FLOAT }]), constant([1], [-1], INT64)]);
   let x = op('Mul', [layerNorm(embedded, 'embeddings.norm'), mask]);
@@ -92,8 +106,12 @@ export async function writeLogitsModel(dir: string, fileName: string, options: L
     x = op('Add', [x, op('MatMul', [gelu(up), weight(`layers.${layer}.mlp.Wo`, [2 * h, h])])]);
   }
   const finalNorm = layerNorm(x, 'final_norm', FINAL_NORM_TENSOR);
-  const headOutput = options.withoutHead ? finalNorm : layerNorm(gelu(project(finalNorm, 'head.dense.weight', [h, h])), 'head.norm');
-  const logits = op('Add', [project(headOutput, 'decoder.weight', [h, v], options.externalDecoderWeight), weight('decoder.bias', [v])], [], 'logits');
+  const matMulHead = (x: string): string => {
+    const headOutput = options.withoutHead ? x : layerNorm(gelu(project(x, 'head.dense.weight', [h, h])), 'head.norm');
+    return project(headOutput, 'decoder.weight', [h, v], options.externalDecoderWeight);
+  };
+  const decoded = options.gemmHead ? gemmHead(finalNorm) : matMulHead(finalNorm);
+  const logits = op('Add', [decoded, weight('decoder.bias', [v])], [], 'logits');
 
   const dims = (...names: Array<string | number>): OnnxTypes.ITensorShapeProto => ({
     dim: names.map((dim) => (typeof dim === 'number' ? { dimValue: dim } : { dimParam: dim })),

@@ -18,6 +18,8 @@ const NORMALIZATION_OPS = new Set([
 ]);
 /** Ops that pass an activation through unchanged in meaning (only a representation change). */
 const REPRESENTATION_OPS = new Set(['Cast', 'DynamicQuantizeLinear', 'QuantizeLinear', 'DequantizeLinear', 'Identity']);
+/** Exports that use Gemm flatten [batch, seq, hidden] to 2-D around it; the hidden state is the 3-D tensor. */
+const FLATTENING_OPS = new Set(['Reshape', 'Flatten']);
 /** For these ops only the first input carries data; the others are shapes, axes or pads. */
 const SHAPE_ARGUMENT_OPS = new Set(['Reshape', 'Expand', 'Slice', 'Squeeze', 'Unsqueeze', 'Tile', 'Pad']);
 
@@ -165,19 +167,21 @@ class GraphIndex {
     return reached;
   }
 
-  elementType(tensor: string, depth = 0): number {
-    const declared = [...(this.graph.input ?? []), ...(this.graph.output ?? []), ...(this.graph.valueInfo ?? [])].find(
-      (info) => info.name === tensor,
+  elementType(tensor: string): number {
+    const declared = new Map(
+      [...(this.graph.input ?? []), ...(this.graph.output ?? []), ...(this.graph.valueInfo ?? [])].map((info) => [
+        info.name ?? '',
+        info.type?.tensorType?.elemType ?? 0,
+      ]),
     );
-    const declaredType = declared?.type?.tensorType?.elemType;
-    if (declaredType) return declaredType;
-    const initializer = this.initializers.get(tensor);
-    if (initializer?.dataType) return initializer.dataType;
-    const producer = this.producers.get(tensor);
-    if (producer?.opType === 'Cast') return Number(attribute(producer, 'to')?.i ?? 0);
-    // Normalizations and element-wise ops keep their first input's type.
-    const firstInput = producer?.input?.[0];
-    if (firstInput !== undefined && depth < 64) return this.elementType(firstInput, depth + 1);
+    // Normalizations, element-wise ops and gathers keep their data input's type, so follow it back.
+    for (let current: string | undefined = tensor, steps = 0; current !== undefined && steps < 100_000; steps += 1) {
+      const known = declared.get(current) || this.initializers.get(current)?.dataType;
+      if (known) return known;
+      const producer = this.producers.get(current);
+      if (producer?.opType === 'Cast') return Number(attribute(producer, 'to')?.i ?? 0);
+      current = producer?.input?.[producer.opType === 'Where' ? 1 : 0];
+    }
     throw new Error(`cannot determine the element type of "${tensor}"`);
   }
 
@@ -227,12 +231,13 @@ class GraphIndex {
         return undefined;
     }
     if (dims?.length !== 2 || dims.some((dim) => !(dim > 0))) return undefined;
-    return { node, activation: this.throughRepresentationOps(activation), weightDims: [dims[0]!, dims[1]!] };
+    return { node, activation: this.throughRepresentationOps(activation, FLATTENING_OPS), weightDims: [dims[0]!, dims[1]!] };
   }
 
-  private throughRepresentationOps(tensor: string): string {
+  private throughRepresentationOps(tensor: string, alsoThrough: ReadonlySet<string> = new Set()): string {
+    const passes = (op: string) => REPRESENTATION_OPS.has(op) || alsoThrough.has(op);
     let current = tensor;
-    for (let producer = this.producers.get(current); producer && REPRESENTATION_OPS.has(producer.opType ?? ''); ) {
+    for (let producer = this.producers.get(current); producer && passes(producer.opType ?? ''); ) {
       current = producer.input?.[0] ?? current;
       producer = this.producers.get(current);
     }
