@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { hubOptionsFromEnv, HUB_ENVIRONMENT_HELP } from '../hub/config.js';
 import { fetchModel, VARIANTS, type Variant } from '../model/fetch.js';
 
@@ -12,7 +12,11 @@ export function registerFetch(modelCommand: Command): void {
     )
     .argument('<model-id>', 'Hub repository, e.g. answerdotai/ModernBERT-base')
     .requiredOption('--out <dir>', 'model folder to write (partial downloads there are resumed)')
-    .option('--variants <list>', `comma-separated ONNX variants: ${VARIANTS.join(', ')}`, parseVariants, [...VARIANTS])
+    .addOption(
+      new Option('--variants <list>', `comma-separated ONNX variants: ${VARIANTS.join(', ')}`)
+        .argParser(parseVariants)
+        .default([...VARIANTS], VARIANTS.join(',')),
+    )
     .option('--revision <revision>', 'branch, tag or commit sha', 'main')
     .option('--connect-timeout <seconds>', 'overrides EMBEDBENCH_HUB_CONNECT_TIMEOUT', parseSeconds)
     .addHelpText('after', HUB_ENVIRONMENT_HELP)
