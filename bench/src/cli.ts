@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import * as load from './commands/load.js';
 import * as model from './commands/model.js';
 import * as serve from './commands/serve.js';
 import { CliError } from './errors.js';
@@ -10,6 +11,7 @@ const program = new Command('embedbench')
   .exitOverride();
 
 const commandModules: Array<{ register(program: Command): void }> = [
+  load,
   serve,
   model,
 ];

@@ -34,10 +34,17 @@ export const stepMetric = (metric: 'http_req_duration' | 'http_reqs' | typeof K6
 /** The trend statistics handleSummary needs; embed.ts sets them as summaryTrendStats. */
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
 
+export interface K6Metric {
+  type: string;
+  contains?: string;
+  values: Record<string, number>;
+  thresholds?: Record<string, { ok: boolean }>;
+}
+
 /** The part of k6's handleSummary argument this module reads. */
 export interface K6SummaryData {
-  metrics: Record<string, { type: string; values: Record<string, number> } | undefined>;
-  state: { testRunDurationMs: number };
+  metrics: Record<string, K6Metric | undefined>;
+  state: { testRunDurationMs: number; isStdOutTTY?: boolean; isStdErrTTY?: boolean };
 }
 
 export interface K6RunContext {

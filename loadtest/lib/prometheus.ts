@@ -1,11 +1,13 @@
 /**
  * Just enough of the Prometheus text format to read the service's own counters before and after a
- * run: the sum of every sample of `name` whose labels include all of `labels`.
- * Returns null when the metric is absent, so callers report "unknown" instead of guessing.
+ * run: the sum of every sample of `name` whose labels include all of `labels`. A declared family
+ * without matching samples (nothing counted yet) is 0; a family the exposition does not mention at
+ * all is null, so callers report "unknown" instead of guessing.
  */
 export function sumCounter(exposition: string, name: string, labels: Readonly<Record<string, string>> = {}): number | null {
   let total: number | null = null;
   for (const line of exposition.split('\n')) {
+    if (line.startsWith(`# TYPE ${name} `)) total ??= 0;
     if (!line.startsWith(name)) continue;
     const match = line.match(/^([a-zA-Z_:][\w:]*)(\{(.*)\})?\s+(\S+)/);
     if (!match || match[1] !== name) continue;

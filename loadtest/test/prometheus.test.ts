@@ -18,6 +18,12 @@ test('sumCounter adds every sample whose labels match, ignoring look-alike names
   assert.equal(sumCounter(EXPOSITION, 'embedbench_missing_total'), null);
 });
 
+test('a declared counter with nothing counted yet is 0, not unknown', () => {
+  const fresh = '# HELP embedbench_http_requests_total HTTP requests\n# TYPE embedbench_http_requests_total counter\n';
+  assert.equal(sumCounter(fresh, 'embedbench_http_requests_total', { route: '/embed' }), 0);
+  assert.equal(sumCounter(EXPOSITION, 'embedbench_http_requests_total', { route: '/other' }), 0);
+});
+
 test('readServiceCounters and counterDelta give unknown (null) rather than a guess', () => {
   const before = readServiceCounters(EXPOSITION);
   assert.deepEqual(before, { requests: 124, tokens: 5500 });

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { THRESHOLDS_FAILED_EXIT_CODE } from '../src/commands/load.js';
+import { parseLoadResult } from '../src/results/schema.js';
+import { PASSAGES, startFixture } from './load-fixture.js';
+import type { Fixture } from './load-fixture.js';
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+let directory = '';
+let dataset = '';
+
+before(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'embedbench-load-cli-'));
+  dataset = join(directory, 'passages.jsonl');
+  await writeFile(dataset, PASSAGES.map((passage) => JSON.stringify(passage)).join('\n'));
+});
+
+after(() => rm(directory, { recursive: true, force: true }));
+
+function runCli(args: string[], interruptAfterMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, 'load', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  if (interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+async function withFixture(run: (fixture: Fixture) => Promise<void>, options: Parameters<typeof startFixture>[0] = {}): Promise<void> {
+  const fixture = await startFixture(options);
+  try {
+    await run(fixture);
+  } finally {
+    await fixture.close();
+  }
+}
+
+test('embedbench load writes a schema-valid result and prints one summary line', () =>
+  withFixture(async (fixture) => {
+    const out = join(directory, 'closed.json');
+    const { code, stdout, stderr } = await runCli(['--base-url', fixture.url, '--backend', 'fixture', '--dataset', dataset, '--max-requests', '12', '--vus', '2', '--out', out]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^fixture batch=32 closed: 12 requests in .* req\/s, .* emb\/s, .* tokens\/s, p50 .* ms, p99 .* ms, success 100\.00%, thresholds passed\nresult: /);
+    assert.match(stderr, /^load \d+s elapsed, \d+s left \| .* req\/s \| p99 .* ms \| 12 requests, 0 errors, 0 in flight$/m, 'plain progress lines off a terminal');
+    const result = parseLoadResult(JSON.parse(await readFile(out, 'utf8')), out);
+    assert.equal(result.requests.total, 12);
+    assert.equal(fixture.embedRequests(), 12);
+  }));
+
+test('embedbench load exits 99 when a threshold fails, as k6 does', () =>
+  withFixture(
+    async (fixture) => {
+      const out = join(directory, 'failing.json');
+      const { code, stdout } = await runCli(['--base-url', fixture.url, '--dataset', dataset, '--max-requests', '8', '--vus', '1', '--out', out]);
+      assert.equal(code, THRESHOLDS_FAILED_EXIT_CODE);
+      assert.match(stdout, /thresholds FAILED/);
+      assert.deepEqual(parseLoadResult(JSON.parse(await readFile(out, 'utf8')), out).errorsByStatus, { '503': 4 });
+    },
+    { failEvery: { n: 2, status: 503 } },
+  ));
+
+test('Ctrl-C stops the run and the result is still written', () =>
+  withFixture(
+    async (fixture) => {
+      const out = join(directory, 'interrupted.json');
+      const started = performance.now();
+      const { code, stderr } = await runCli(['--base-url', fixture.url, '--dataset', dataset, '--duration', '5m', '--vus', '2', '--out', out], 1500);
+      assert.equal(code, 0, stderr);
+      assert.ok(performance.now() - started < 60_000);
+      const result = parseLoadResult(JSON.parse(await readFile(out, 'utf8')), out);
+      assert.ok(result.requests.total > 0);
+      assert.ok(result.durationSeconds < 60);
+    },
+    { serviceMs: 5 },
+  ));
+
+test('bad options and a missing dataset give one clear line and a non-zero exit', async () => {
+  const badScenario = await runCli(['--scenario', 'spike', '--dataset', dataset]);
+  assert.equal(badScenario.code, 1);
+  assert.equal(badScenario.stderr, 'embedbench: SCENARIO must be one of closed|open|saturation, got "spike"\n');
+  const missing = await runCli(['--dataset', join(directory, 'nope.jsonl')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^embedbench: cannot read dataset .*nope\.jsonl/);
+  assert.equal(missing.stderr.trim().split('\n').length, 1);
+});
