@@ -318,6 +318,9 @@ async function verifyDownload(partialPath: string, file: HubFile, what: string):
   const actual = hash.digest('hex');
   if (actual !== file.sha256) {
     await rm(partialPath, { force: true });
-    throw new HubError('integrity', `${what}: sha256 ${actual} does not match the listing's ${file.sha256}`);
+    throw new HubError(
+      'integrity',
+      `${what}: sha256 ${actual} does not match the listing's ${file.sha256}; the partial file was removed, run again to download it afresh`,
+    );
   }
 }
