@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { modelDims } from '../src/model/config.js';
+import { modelDims, SYNTHETIC_MARKER_KEY } from '../src/model/config.js';
 import { buildEncoderModel, encoderWeightSpecs } from '../src/model/onnx/encoder.js';
 import { writeOnnxModel } from '../src/model/onnx/serialize.js';
 import { generateWeights } from '../src/model/onnx/weights.js';
@@ -49,6 +49,11 @@ describe('model synth determinism', () => {
     const [first, second] = await Promise.all(outs.map(fileHashes));
     assert.deepEqual([...first!.keys()], EXPECTED_FILES);
     assert.deepEqual(second, first);
+  });
+
+  it('marks the folder as synthetic in config.json, so no report can present it as the real model', async () => {
+    const config = JSON.parse(await readFile(join(workDir, 'first', 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config[SYNTHETIC_MARKER_KEY], { arch: 'bert', size: 'tiny', seed: 7 });
   });
 
   it('draws different weights for a different seed', async () => {

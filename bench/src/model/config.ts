@@ -36,6 +36,18 @@ export const MODERNBERT_ATTENTION: ModernBertAttention = {
 
 export const BERT_TYPE_VOCAB_SIZE = 2;
 
+/**
+ * config.json key that marks a folder written by `model synth`: seeded random weights, never to be
+ * reported as the real model. Hub configs never carry it.
+ */
+export const SYNTHETIC_MARKER_KEY = 'embedbench_synthetic';
+export interface SyntheticMarker {
+  arch: Architecture;
+  size: ModelSize;
+  seed: number;
+}
+
+
 const SHAPES: Record<Architecture, Record<ModelSize, Pick<ModelDims, 'layers' | 'hidden' | 'heads' | 'intermediate'>>> = {
   modernbert: {
     tiny: { layers: 2, hidden: 64, heads: 4, intermediate: 128 },

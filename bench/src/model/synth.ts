@@ -1,7 +1,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic.js';
-import { hubConfig, modelDims, type Architecture, type ModelSize } from './config.js';
+import { hubConfig, modelDims, SYNTHETIC_MARKER_KEY, type Architecture, type ModelSize, type SyntheticMarker } from './config.js';
 import { buildEncoderModel, encoderWeightSpecs } from './onnx/encoder.js';
 import type { Precision } from './onnx/layers.js';
 import { writeOnnxModel } from './onnx/serialize.js';
@@ -60,7 +60,8 @@ async function writeModelFiles(options: SynthOptions, dir: string): Promise<Writ
   if (tokenizer.vocabSize > dims.vocabSize) {
     throw new SynthError(`tokenizer has ${tokenizer.vocabSize} tokens but the ${options.arch} embedding table has ${dims.vocabSize} rows`);
   }
-  await writeJsonAtomic(join(dir, 'config.json'), hubConfig(dims, tokenizer.specialTokenIds));
+  const synthetic: SyntheticMarker = { arch: options.arch, size: options.size, seed: options.seed };
+  await writeJsonAtomic(join(dir, 'config.json'), { ...hubConfig(dims, tokenizer.specialTokenIds), [SYNTHETIC_MARKER_KEY]: synthetic });
 
   const written: WrittenFile[] = [];
   for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
