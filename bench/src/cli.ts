@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import * as compare from './commands/compare.js';
 import * as load from './commands/load.js';
 import * as model from './commands/model.js';
+import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
 import { CliError } from './errors.js';
 
@@ -11,6 +13,8 @@ const program = new Command('embedbench')
   .exitOverride();
 
 const commandModules: Array<{ register(program: Command): void }> = [
+  compare,
+  report,
   load,
   serve,
   model,

@@ -5,27 +5,21 @@ import Docker from 'dockerode';
 import { BackendStartError, type BackendExit, type BackendLaunch, type RunningBackend, type Runtime } from './types.js';
 import { findFreePort, readLogTail, waitUntilHealthy } from './support.js';
 
-export const DEFAULT_DOCKER_IMAGES: Readonly<Record<string, string>> = {
-  transformers: 'embedbench/transformers:latest',
-  onnx: 'embedbench/onnx:latest',
-};
+/** docker/build-images.sh tags: `latest` is the CUDA image, `cpu` the one for machines without GPUs. */
+export function defaultImage(backend: string, useGpu: boolean): string {
+  return `embedbench/${backend}:${useGpu ? 'latest' : 'cpu'}`;
+}
 
 /** Where the model directory is mounted inside the container. */
 const CONTAINER_MODEL_DIR = '/models/model';
 
 export interface DockerRuntimeOptions {
-  /** Image per backend; backends not listed use DEFAULT_DOCKER_IMAGES. */
+  /** Image per backend; backends not listed use defaultImage(). */
   readonly images?: Readonly<Record<string, string>>;
   /** Seconds the engine waits after SIGTERM before SIGKILL. */
   readonly stopGraceSeconds?: number;
   /** Defaults to DOCKER_HOST, else the engine's default socket (dockerode's own resolution). */
   readonly docker?: Docker;
-}
-
-export function imageFor(backend: string, images: Readonly<Record<string, string>> = {}): string {
-  const image = images[backend] ?? DEFAULT_DOCKER_IMAGES[backend];
-  if (!image) throw new Error(`no container image configured for backend "${backend}" (use --image ${backend}=REF)`);
-  return image;
 }
 
 /**
@@ -39,7 +33,7 @@ export function dockerRuntime(options: DockerRuntimeOptions = {}): Runtime {
   return {
     name: 'docker',
     async start(launch: BackendLaunch): Promise<RunningBackend> {
-      const image = imageFor(launch.backend, options.images);
+      const image = options.images?.[launch.backend] ?? defaultImage(launch.backend, launch.useGpu);
       const port = await findFreePort();
       const portKey = `${port}/tcp`;
       await mkdir(dirname(launch.logPath), { recursive: true });
@@ -74,14 +68,7 @@ export function dockerRuntime(options: DockerRuntimeOptions = {}): Runtime {
       }
 
       let stopping = false;
-      const finished = (async (): Promise<BackendExit> => {
-        try {
-          const result = (await container.wait()) as { StatusCode?: number };
-          return { code: result.StatusCode ?? null, signal: null };
-        } catch {
-          return { code: null, signal: null };
-        }
-      })();
+      let finished: Promise<BackendExit> = Promise.resolve({ code: null, signal: null });
       let logStreamDone: Promise<void> = Promise.resolve();
       const remove = async (): Promise<void> => {
         stopping = true;
@@ -93,6 +80,11 @@ export function dockerRuntime(options: DockerRuntimeOptions = {}): Runtime {
       };
       try {
         await container.start();
+        // Waiting only after start: a created container already counts as "not running".
+        finished = (container.wait() as Promise<{ StatusCode?: number }>).then(
+          (result) => ({ code: result.StatusCode ?? null, signal: null }),
+          () => ({ code: null, signal: null }),
+        );
         const stream = await container.logs({ follow: true, stdout: true, stderr: true });
         logStreamDone = new Promise<void>((done) => {
           stream.once('end', done);

@@ -1,0 +1,102 @@
+/**
+ * The docker runtime against a real Docker Engine API: podman's compatible socket here. It needs the
+ * socket and the CPU images, which take minutes to build, so CI runs it only when they are present
+ * (the skip says so); set EMBEDBENCH_REQUIRE_DOCKER=1 to make their absence a failure. From scratch:
+ *
+ *   bash scripts/setup-podman.sh && bash scripts/make-base-images.sh
+ *   docker/build-images.sh --engine podman --variant cpu -- \
+ *     --build-arg NODE_IMAGE=localhost/embedbench-node-base:20 --build-arg CPU_IMAGE=localhost/embedbench-debian-base:bookworm
+ *   npx tsc -b bench && EMBEDBENCH_REQUIRE_DOCKER=1 DOCKER_HOST=unix:///run/embedbench-podman.sock \
+ *     node --test bench/dist/test/compare-docker.test.js
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { parsePassagesJsonl } from '@embedbench/loadtest/passages';
+import { builtinDriver } from '../src/compare/drivers.js';
+import { noGpuSource } from '../src/compare/gpu.js';
+import { parseCompareOptions } from '../src/compare/options.js';
+import { runComparison } from '../src/compare/orchestrator.js';
+import { defaultImage, dockerRuntime } from '../src/compare/runtimes/docker.js';
+import { BackendStartError } from '../src/compare/runtimes/types.js';
+import { PassageGenerator } from '../src/text/passages.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const TINY_MODEL = join(REPO_ROOT, '.cache/test-models/modernbert-tiny');
+const DOCKER_HOST = process.env.DOCKER_HOST ?? 'unix:///run/embedbench-podman.sock';
+const BACKENDS = ['transformers', 'onnx'];
+
+/** Why the engine cannot run this test, or undefined when it can. */
+async function missingPrerequisite(docker: Docker): Promise<string | undefined> {
+  try {
+    await docker.ping();
+  } catch (error) {
+    return `no Docker API at ${DOCKER_HOST} (${(error as Error).message}); run scripts/setup-podman.sh`;
+  }
+  for (const backend of BACKENDS) {
+    const image = defaultImage(backend, false);
+    try {
+      await docker.getImage(image).inspect();
+    } catch {
+      return `image ${image} not built; see docker/build-images.sh --variant cpu`;
+    }
+  }
+  return undefined;
+}
+
+test('compare with the docker runtime through the Docker Engine API (podman socket)', { timeout: 300_000 }, async (t) => {
+  process.env.DOCKER_HOST = DOCKER_HOST;
+  const docker = new Docker();
+  const missing = await missingPrerequisite(docker);
+  if (missing) {
+    if (process.env.EMBEDBENCH_REQUIRE_DOCKER === '1') assert.fail(missing);
+    t.skip(missing);
+    return;
+  }
+  const workDir = await mkdtemp(join(tmpdir(), 'embedbench-docker-'));
+  try {
+    const generator = new PassageGenerator(5);
+    const passagesPath = join(workDir, 'passages.jsonl');
+    await writeFile(passagesPath, Array.from({ length: 60 }, (_, i) => JSON.stringify({ pid: `d${i}`, text: generator.next() })).join('\n') + '\n');
+    const passages = parsePassagesJsonl(await readFile(passagesPath, 'utf8'), passagesPath);
+    const resultsDir = join(workDir, 'results');
+    const settings = parseCompareOptions({ model: TINY_MODEL, batchSizes: '2', durationSeconds: '2', warmup: '0', maxConcurrentRequests: '2', runtime: 'docker', resultsDir });
+    const before = new Set((await docker.listContainers({ all: true })).map((container) => container.Id));
+
+    const index = await runComparison({
+      settings,
+      model: { id: 'modernbert-tiny', path: TINY_MODEL, synthetic: true, provenance: 'test' },
+      modelDir: TINY_MODEL,
+      dataset: passagesPath,
+      passages,
+      paritySample: passages.slice(0, 4),
+      runtime: dockerRuntime({ docker, stopGraceSeconds: 5 }),
+      driver: builtinDriver,
+      gpuSource: noGpuSource('no GPU in this test'),
+      useGpu: false,
+    });
+    assert.deepEqual(index.runs.map((run) => [run.backend, run.status]), [['transformers', 'completed'], ['onnx', 'completed']], JSON.stringify(index.runs.map((run) => run.error)));
+    for (const run of index.runs) {
+      assert.ok(existsSync(join(resultsDir, run.stressFile!)));
+      const log = await readFile(join(resultsDir, run.logFile!), 'utf8');
+      assert.match(log, new RegExp(`# image ${defaultImage(run.backend, false).replace(/[.:/]/g, '\\$&')}`));
+      assert.match(log, /"msg":"model ready"/, 'the container log was collected into the results');
+    }
+    const leftovers = (await docker.listContainers({ all: true })).filter((container) => !before.has(container.Id));
+    assert.deepEqual(leftovers.map((container) => container.Names), [], 'containers are removed after their run');
+
+    // A missing image is a clear start failure, not a crash.
+    const runtime = dockerRuntime({ docker, images: { onnx: 'localhost/embedbench/does-not-exist:1' } });
+    await assert.rejects(
+      runtime.start({ backend: 'onnx', modelDir: TINY_MODEL, modelId: 'x', logPath: join(workDir, 'missing.log'), startupTimeoutMs: 10_000, useGpu: false }),
+      (error: unknown) => error instanceof BackendStartError && /could not create a container from localhost\/embedbench\/does-not-exist:1/.test(error.message),
+    );
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+});
