@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import * as compare from './commands/compare.js';
 import * as load from './commands/load.js';
+import * as data from './commands/data.js';
 import * as model from './commands/model.js';
 import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
@@ -17,6 +18,7 @@ const commandModules: Array<{ register(program: Command): void }> = [
   report,
   load,
   serve,
+  data,
   model,
 ];
 for (const module of commandModules) module.register(program);

@@ -1,3 +1,5 @@
+import { BinaryHeap } from '../../data/binary-heap.js';
+
 /** One distinct pre-token of the training corpus, split into initial symbols, with its frequency. */
 export interface TrainingWord {
   readonly symbols: readonly string[];
@@ -49,7 +51,8 @@ class PairTable {
 /**
  * Byte-pair merge learning as in Hugging Face's BpeTrainer: repeatedly merge the most frequent
  * adjacent symbol pair (ties to the lower symbol ids), updating only the words that contain it.
- * A lazily invalidated max-heap keeps each step proportional to the words it touches.
+ * A heap of (pair, count) entries, re-checked when popped, keeps each step proportional to the
+ * words it touches.
  */
 export function learnMerges(words: readonly TrainingWord[], options: MergeTrainingOptions): Merge[] {
   const symbolIds = new Map<string, number>();
@@ -75,8 +78,10 @@ export function learnMerges(words: readonly TrainingWord[], options: MergeTraini
     }
   });
 
-  const heap = new PairHeap(pairs);
-  pairs.counts.forEach((_, pair) => heap.push(pair, pairs.counts[pair]!));
+  const heap = new BinaryHeap<{ pair: number; count: number }>(
+    (a, b) => a.count > b.count || (a.count === b.count && pairs.precedes(a.pair, b.pair)),
+  );
+  pairs.counts.forEach((count, pair) => heap.push({ pair, count }));
 
   const merges: Merge[] = [];
   const visitedAt = new Int32Array(sequences.length).fill(-1);
@@ -86,7 +91,7 @@ export function learnMerges(words: readonly TrainingWord[], options: MergeTraini
     const current = pairs.counts[top.pair]!;
     if (current <= 0) continue;
     if (current !== top.count) {
-      heap.push(top.pair, current);
+      heap.push({ pair: top.pair, count: current });
       continue;
     }
     const leftId = pairs.left[top.pair]!;
@@ -125,7 +130,7 @@ export function learnMerges(words: readonly TrainingWord[], options: MergeTraini
       }
     }
     pairs.holders[top.pair] = [];
-    for (const pair of grown) heap.push(pair, pairs.counts[pair]!);
+    for (const pair of grown) heap.push({ pair, count: pairs.counts[pair]! });
   }
   return merges;
 }
@@ -133,58 +138,4 @@ export function learnMerges(words: readonly TrainingWord[], options: MergeTraini
 function containsPair(sequence: readonly number[], left: number, right: number): boolean {
   for (let i = 0; i + 1 < sequence.length; i++) if (sequence[i] === left && sequence[i + 1] === right) return true;
   return false;
-}
-
-/** Max-heap of (pair, count) ordered by count, then by PairTable.precedes. */
-class PairHeap {
-  private readonly pairs: number[] = [];
-  private readonly counts: number[] = [];
-
-  constructor(private readonly table: PairTable) {}
-
-  push(pair: number, count: number): void {
-    this.pairs.push(pair);
-    this.counts.push(count);
-    let index = this.pairs.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.before(index, parent)) break;
-      this.swap(index, parent);
-      index = parent;
-    }
-  }
-
-  pop(): { pair: number; count: number } | undefined {
-    if (this.pairs.length === 0) return undefined;
-    const top = { pair: this.pairs[0]!, count: this.counts[0]! };
-    const lastPair = this.pairs.pop()!;
-    const lastCount = this.counts.pop()!;
-    if (this.pairs.length > 0) {
-      this.pairs[0] = lastPair;
-      this.counts[0] = lastCount;
-      let index = 0;
-      for (;;) {
-        const leftChild = 2 * index + 1;
-        const rightChild = leftChild + 1;
-        let best = index;
-        if (leftChild < this.pairs.length && this.before(leftChild, best)) best = leftChild;
-        if (rightChild < this.pairs.length && this.before(rightChild, best)) best = rightChild;
-        if (best === index) break;
-        this.swap(index, best);
-        index = best;
-      }
-    }
-    return top;
-  }
-
-  private before(a: number, b: number): boolean {
-    const countA = this.counts[a]!;
-    const countB = this.counts[b]!;
-    return countA > countB || (countA === countB && this.table.precedes(this.pairs[a]!, this.pairs[b]!));
-  }
-
-  private swap(a: number, b: number): void {
-    [this.pairs[a], this.pairs[b]] = [this.pairs[b]!, this.pairs[a]!];
-    [this.counts[a], this.counts[b]] = [this.counts[b]!, this.counts[a]!];
-  }
 }
