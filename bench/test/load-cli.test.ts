@@ -22,14 +22,26 @@ before(async () => {
 
 after(() => rm(directory, { recursive: true, force: true }));
 
-function runCli(args: string[], interruptAfterMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `interruptWhen` is polled; once true the child gets SIGINT (as Ctrl-C sends). */
+function runCli(args: string[], interruptWhen?: () => boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [cli, 'load', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  if (interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  const poll =
+    interruptWhen &&
+    setInterval(() => {
+      if (!interruptWhen()) return;
+      child.kill('SIGINT');
+      clearInterval(poll);
+    }, 50);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      if (poll) clearInterval(poll);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 async function withFixture(run: (fixture: Fixture) => Promise<void>, options: Parameters<typeof startFixture>[0] = {}): Promise<void> {
@@ -70,7 +82,7 @@ test('Ctrl-C stops the run and the result is still written', () =>
     async (fixture) => {
       const out = join(directory, 'interrupted.json');
       const started = performance.now();
-      const { code, stderr } = await runCli(['--base-url', fixture.url, '--dataset', dataset, '--duration', '5m', '--vus', '2', '--out', out], 1500);
+      const { code, stderr } = await runCli(['--base-url', fixture.url, '--dataset', dataset, '--duration', '5m', '--vus', '2', '--out', out], () => fixture.embedRequests() >= 20);
       assert.equal(code, 0, stderr);
       assert.ok(performance.now() - started < 60_000);
       const result = parseLoadResult(JSON.parse(await readFile(out, 'utf8')), out);

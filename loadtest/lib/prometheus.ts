@@ -7,7 +7,7 @@
 export function sumCounter(exposition: string, name: string, labels: Readonly<Record<string, string>> = {}): number | null {
   let total: number | null = null;
   for (const line of exposition.split('\n')) {
-    if (line.startsWith(`# TYPE ${name} `)) total ??= 0;
+    if (total === null && line.startsWith(`# TYPE ${name} `)) total = 0;
     if (!line.startsWith(name)) continue;
     const match = line.match(/^([a-zA-Z_:][\w:]*)(\{(.*)\})?\s+(\S+)/);
     if (!match || match[1] !== name) continue;
