@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { THRESHOLDS_FAILED_EXIT_CODE } from '../src/commands/load.js';
+import { progressPrinter } from '../src/load/progress.js';
 import { parseLoadResult } from '../src/results/schema.js';
 import { PASSAGES, startFixture } from './load-fixture.js';
 import type { Fixture } from './load-fixture.js';
@@ -100,4 +101,19 @@ test('bad options and a missing dataset give one clear line and a non-zero exit'
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^embedbench: cannot read dataset .*nope\.jsonl/);
   assert.equal(missing.stderr.trim().split('\n').length, 1);
+});
+
+test('on a terminal the progress line rewrites itself and ends with a newline', () => {
+  const written: string[] = [];
+  const terminal = { isTTY: true, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+  const printer = progressPrinter(terminal);
+  const progress = { phase: 'measure', elapsedSeconds: 3.2, remainingSeconds: 6.8, requests: 40, errors: 1, inFlight: 2, requestsPerSecond: 12.5, p99Ms: 80.25 } as const;
+  printer.print(progress);
+  printer.print({ ...progress, p99Ms: null });
+  printer.finish();
+  assert.deepEqual(written, [
+    '\r\x1b[2Kload 3s elapsed, 7s left | 12.5 req/s | p99 80.3 ms | 40 requests, 1 errors, 2 in flight',
+    '\r\x1b[2Kload 3s elapsed, 7s left | 12.5 req/s | p99 - | 40 requests, 1 errors, 2 in flight',
+    '\n',
+  ]);
 });

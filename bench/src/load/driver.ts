@@ -305,7 +305,7 @@ async function send(target: Target, index: number, intendedAt: number | null, st
     tally.errors[errorKey] = (tally.errors[errorKey] ?? 0) + 1;
     if (stepTally) stepTally.failed++;
   } else tally.embeddings += embeddings;
-  // A transport failure has no response time to report; k6 likewise records no duration for it.
+  // A transport failure has no response time: it counts as an error, not as a latency sample.
   if (status === 0) return;
   tally.latency.record(finishedAt - startedAt);
   stepTally?.latency.record(finishedAt - startedAt);
