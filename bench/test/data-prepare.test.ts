@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { passageSchema, type Passage } from '../src/data/format.js';
+import { parsePassagesJsonl } from '@embedbench/loadtest/passages';
+import { encodePassages, type Passage } from '../src/data/format.js';
 import { syntheticPassages } from '../src/data/synthetic.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -32,13 +33,15 @@ async function prepare(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
   }
 }
 
+/** Reads a prepared file with the load drivers' own parser and checks it holds nothing else. */
 async function readPassages(path: string): Promise<Passage[]> {
-  const content = await readFile(path, 'utf8');
-  assert.ok(content.endsWith('\n'), 'the last line ends with a newline');
-  return content
-    .slice(0, -1)
-    .split('\n')
-    .map((line) => passageSchema.parse(JSON.parse(line)));
+  const content = await readFile(path);
+  const passages = parsePassagesJsonl(content.toString('utf8'), path);
+  assert.ok(encodePassages(passages).equals(content), 'exactly one {"pid","text"} object per line, newline-terminated');
+  assert.ok(passages.every((passage) => passage.pid !== ''));
+  assert.match(content.toString('utf8'), /^\{"pid":"[^"]+","text":".+"\}\n/);
+  assert.ok(content.at(-1) === 0x0a, 'the last line ends with a newline');
+  return passages;
 }
 
 function wordCount(text: string): number {

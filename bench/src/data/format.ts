@@ -1,8 +1,6 @@
-import { z } from 'zod';
+import type { Passage } from '@embedbench/loadtest/passages';
 
-/** One prepared passage: the project's one passages format is JSON Lines of these. */
-export const passageSchema = z.object({ pid: z.string().min(1), text: z.string().min(1) }).strict();
-export type Passage = z.infer<typeof passageSchema>;
+export type { Passage };
 
 export const DEFAULT_PASSAGES_PATH = 'data/passages.jsonl';
 

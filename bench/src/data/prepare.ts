@@ -19,7 +19,7 @@ const integerOption = (name: string, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `--${name} must be at least ${min}`).max(max, `--${name} must be at most ${max}`));
 
-export const prepareOptionsSchema = z.object({
+const prepareOptionsSchema = z.object({
   source: z.string().trim().min(1, '--source must be msmarco, synthetic or the path of a collection .tsv'),
   count: integerOption('count', 1, MAX_PASSAGES),
   seed: integerOption('seed', 0, 2 ** 32 - 1),

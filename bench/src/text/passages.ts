@@ -5,7 +5,7 @@ import { englishWordFrequencies } from './word-frequencies.js';
  * Log-normal fit of MS MARCO passage lengths in words: mean exp(mu + sigma^2 / 2) = 56 words, median
  * about 49, and roughly one passage in 400 longer than 200 words. Clamped to the collection's range.
  */
-export const MS_MARCO_WORD_COUNT = { mu: Math.log(56) - 0.5 ** 2 / 2, sigma: 0.5, min: 3, max: 400 } as const;
+const MS_MARCO_WORD_COUNT = { mu: Math.log(56) - 0.5 ** 2 / 2, sigma: 0.5, min: 3, max: 400 } as const;
 
 /** Contraction pieces SUBTLEX lists as words of their own ("it's" counted as "it" + "s"). */
 const ATTACHED_SUFFIXES: ReadonlyMap<string, (previous: string) => boolean> = new Map([
@@ -54,7 +54,7 @@ class FrequencyWeightedWords {
 let sharedWords: FrequencyWeightedWords | undefined;
 
 /** Draws passage lengths from the MS MARCO fit. */
-export function sampleWordCount(random: SeededRandom): number {
+function sampleWordCount(random: SeededRandom): number {
   const { mu, sigma, min, max } = MS_MARCO_WORD_COUNT;
   const words = Math.round(Math.exp(mu + sigma * random.normal()));
   return Math.min(max, Math.max(min, words));

@@ -50,10 +50,4 @@ export class SeededRandom {
     const u = 1 - this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
-
-  pick<T>(items: readonly T[]): T {
-    const item = items[this.int(items.length)];
-    if (item === undefined) throw new RangeError('cannot pick from an empty list');
-    return item;
-  }
 }
