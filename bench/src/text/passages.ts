@@ -1,18 +1,19 @@
 import { SeededRandom } from './random.js';
-import { englishWordFrequencies } from './word-frequencies.js';
+import { CONTRACTION_PIECES, englishWordFrequencies } from './word-frequencies.js';
 
 /**
  * Log-normal fit of MS MARCO passage lengths in words: mean exp(mu + sigma^2 / 2) = 56 words, median
- * about 49, and roughly one passage in 400 longer than 200 words. Clamped to the collection's range.
+ * about 49, and about 0.3% of passages longer than 200 words; clamped to 3..400 words.
  */
 const MS_MARCO_WORD_COUNT = { mu: Math.log(56) - 0.5 ** 2 / 2, sigma: 0.5, min: 3, max: 400 } as const;
 
-/** Contraction pieces SUBTLEX lists as words of their own ("it's" counted as "it" + "s"). */
+/** Contraction pieces re-attached to the previous word ("it" + "s" -> "it's", "don" + "t" -> "don't"). */
 const ATTACHED_SUFFIXES: ReadonlyMap<string, (previous: string) => boolean> = new Map([
   ['s', () => true],
   ['t', (previous: string) => previous.endsWith('n')],
 ]);
-const DROPPED_PIECES = new Set(['re', 'll', 've', 'm', 'd']);
+/** The other pieces ("re", "ll", ...) would need the right verb before them, so they are redrawn. */
+const DROPPED_PIECES = new Set([...CONTRACTION_PIECES].filter((piece) => !ATTACHED_SUFFIXES.has(piece)));
 
 /**
  * Words are drawn with probability proportional to count^0.75: spoken-English counts flattened
