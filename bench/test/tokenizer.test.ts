@@ -99,7 +99,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
         assert.deepEqual(transformersIds(transformers, text), ids, text);
         assert.equal(ids[0], written.specialTokenIds.cls);
         assert.equal(ids.at(-1), written.specialTokenIds.sep);
-        assert.ok(!ids.slice(1, -1).includes(written.specialTokenIds.unk) || arch === 'bert', 'byte-level BPE never needs [UNK]');
+        if (arch === 'modernbert') assert.ok(!ids.includes(written.specialTokenIds.unk), 'byte-level BPE never needs [UNK]');
       }
     });
 
