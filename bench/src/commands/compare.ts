@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import Docker from 'dockerode';
 import { SCENARIOS } from '@embedbench/loadtest/parameters';
 import { chooseDriver } from '../compare/drivers.js';
 import { chooseGpuSource, hostHasNvidiaGpu } from '../compare/gpu.js';
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .option('--repeats <n>', `runs per backend x batch size (default ${DEFAULTS.repeats})`)
     .option('--driver <name>', `${DRIVERS.join('|')}: auto uses k6 when it is on PATH (default ${DEFAULTS.driver})`)
     .option('--runtime <name>', `${RUNTIME_NAMES.join('|')} (default ${DEFAULTS.runtime})`)
-    .option('--image <backend=ref...>', 'container image per backend (docker default: embedbench/<backend>:latest with a GPU, :cpu without; apptainer: a .sif file, required)')
+    .option('--image <backend=ref...>', 'container image per backend (docker default: embedbench/<backend>:latest with a GPU, :cpu without; apptainer default: embedbench.sif)')
     .option('--results-dir <dir>', `where results go (default ${DEFAULTS.resultsDir})`)
     .option('--gpu-metrics-url <url>', 'dcgm-exporter /metrics URL (default: poll nvidia-smi when it finds a GPU, else no GPU metrics)')
     .option('--gpu-poll-seconds <s>', `GPU sampling interval (default ${DEFAULTS.gpuPollSeconds})`)
@@ -98,10 +99,11 @@ async function compare(settings: CompareSettings): Promise<void> {
   try {
     const model = await resolveModel(settings, note).catch(rethrowInputError);
     const data = await preparePassages(settings, note).catch(rethrowInputError);
-    const driver = await chooseDriver(settings.driver).catch((error: Error) => Promise.reject(new CliError(error.message)));
+    const docker = settings.runtime === 'docker' ? new Docker() : undefined;
+    const driver = await chooseDriver(settings.driver, docker).catch((error: Error) => Promise.reject(new CliError(error.message)));
     const gpuSource = await chooseGpuSource(settings.gpuMetricsUrl);
     const useGpu = await hostHasNvidiaGpu();
-    const runtime = RUNTIMES[settings.runtime]({ images: settings.images });
+    const runtime = RUNTIMES[settings.runtime]({ images: settings.images, docker });
     const modelLine = `${model.record.id}${model.record.synthetic ? ' (SYNTHETIC weights: speed figures only)' : ''}: ${model.record.provenance}`;
     process.stdout.write(
       [

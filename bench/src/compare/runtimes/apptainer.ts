@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -9,9 +10,11 @@ import { findFreePort, readLogTail, waitUntilHealthy } from './support.js';
 
 const execFileAsync = promisify(execFile);
 const CONTAINER_MODEL_DIR = '/models/model';
+/** apptainer.def builds one image that serves every backend (chosen by EMBEDBENCH_BACKEND). */
+export const DEFAULT_APPTAINER_IMAGE = 'embedbench.sif';
 
 export interface ApptainerRuntimeOptions {
-  /** SIF image per backend; one image may serve all backends (the backend is chosen by env). */
+  /** SIF image per backend; backends not listed use DEFAULT_APPTAINER_IMAGE. */
   readonly images: Readonly<Record<string, string>>;
   readonly command?: string;
   /** How often to check that the instance is still running. */
@@ -35,8 +38,10 @@ export function apptainerRuntime(options: ApptainerRuntimeOptions): Runtime {
   return {
     name: 'apptainer',
     async start(launch: BackendLaunch): Promise<RunningBackend> {
-      const image = options.images[launch.backend];
-      if (!image) throw new BackendStartError(`no Apptainer image given for backend "${launch.backend}" (use --image ${launch.backend}=FILE.sif)`, '');
+      const image = options.images[launch.backend] ?? DEFAULT_APPTAINER_IMAGE;
+      if (!existsSync(image)) {
+        throw new BackendStartError(`Apptainer image ${image} not found (build it from apptainer.def, or give --image ${launch.backend}=FILE.sif)`, '');
+      }
       const port = await findFreePort();
       const name = `embedbench-${launch.backend}-${port}`;
       await mkdir(dirname(launch.logPath), { recursive: true });

@@ -23,7 +23,7 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
       const port = await findFreePort();
       await mkdir(dirname(launch.logPath), { recursive: true });
       const log = createWriteStream(launch.logPath, { flags: 'a' });
-      const args = [CLI_PATH, 'serve', '--backend', launch.backend, '--model', launch.modelDir, '--model-id', launch.modelId, '--port', String(port), '--host', '127.0.0.1'];
+      const args = [CLI_PATH, 'serve', '--backend', launch.backend, '--model', resolve(launch.modelDir), '--model-id', launch.modelId, '--port', String(port), '--host', '127.0.0.1'];
       if (!launch.useGpu) args.push('--device', 'cpu');
       log.write(`$ ${process.execPath} ${args.join(' ')}\n`);
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
