@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseServeConfig, serveHelp, SERVE_FLAGS, type ServeInput } from '@embedbench/core/config';
 import { EmbeddingService } from '@embedbench/core/service';
@@ -39,10 +40,12 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
   if (!statSync(config.model, { throwIfNoEntry: false })?.isDirectory()) {
     throw new ConfigError(`--model (EMBEDBENCH_MODEL): ${config.model} is not a model directory`);
   }
+  // Absolute, because the transformers library resolves relative paths against its own model folder.
+  const modelDir = resolve(config.model);
   const logger = pino({ level: config.logLevel, base: { backend: config.backend } });
   const { createBackend } = await import('@embedbench/backends/registry');
   const backend = await createBackend(config.backend, {
-    modelDir: config.model,
+    modelDir,
     modelId: config.modelId,
     dtype: config.dtype,
     device: config.device,
@@ -54,7 +57,7 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
   });
   const service = new EmbeddingService({
     backend,
-    modelDir: config.model,
+    modelDir,
     modelId: config.modelId,
     batching: config.batching,
     maxClientBatch: config.maxClientBatch,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '@embedbench/core/config';
 import { runServer } from '../src/main.js';
@@ -28,6 +28,16 @@ describe('runServer', () => {
     await stopping;
     await server.closed;
     await assert.rejects(fetch(`${url}/health`), 'the port no longer accepts connections');
+  });
+
+  it('accepts a model directory relative to the working directory', async () => {
+    const modelDir = relative(process.cwd(), TINY_MODERNBERT);
+    const server = await runServer(['--backend', 'transformers', '--model', modelDir, '--port', '0'], quiet);
+    try {
+      assert.equal((await fetch(`${server.url}/health`)).status, 200);
+    } finally {
+      await server.shutdown();
+    }
   });
 
   it('rejects with a clear error when the model cannot be loaded, and stops listening', async () => {
