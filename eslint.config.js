@@ -1,12 +1,13 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'models/**', 'data/**', 'results/**', 'grafana/provisioning/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.cache/**', 'models/**', 'data/**', 'results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: globals.node },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -16,7 +17,7 @@ export default tseslint.config(
   {
     files: ['services/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@embedbench/http*', '@embedbench/backends*', 'koa', '@koa/*', 'onnxruntime-*', '@huggingface/*'] }],
+      'no-restricted-imports': ['error', { patterns: ['@embedbench/http*', '@embedbench/backends*', 'koa', '@koa/*', 'onnxruntime-*', '@huggingface/transformers'] }],
     },
   },
   {
