@@ -133,7 +133,7 @@ test('`embedbench report` regenerates summary, plots and html from the JSON file
   assert.match(summary, /Model: +answerdotai\/ModernBERT-base \(real weights/);
   assert.doesNotMatch(summary, /SYNTHETIC/);
   assert.match(summary, /batch 16: winner onnx, 2\.50x the throughput of transformers/);
-  assert.match(summary, /batch 64: only transformers completed with agreeing embeddings; onnx excluded: no completed run/);
+  assert.match(summary, /batch 64: only transformers qualified; onnx excluded: no completed run/);
   assert.match(summary, /onnx +transformers +2 +0\.99995 +0\.9999\d +0\.99 +agrees/);
   assert.match(summary, /onnx batch 64 repeat 1: backend crashed mid-run \(killed by SIGKILL\)/);
   assert.match(summary, /\| Segmentation fault/);
@@ -163,7 +163,7 @@ test('a faster backend whose embeddings disagree with the baseline does not win'
   const dir = join(workDir, 'wrong');
   await writeResults(dir, { onnxEmbeddingsWrong: true });
   const { summary } = await generateReport(dir);
-  assert.match(summary, /batch 16: only transformers completed with agreeing embeddings; onnx excluded: embeddings disagree with the baseline \(min cosine -1\.0000 < 0\.99 against transformers\)/);
+  assert.match(summary, /batch 16: only transformers qualified; onnx excluded: embeddings disagree with the baseline \(min cosine -1\.0000 < 0\.99 against transformers\)/);
   assert.match(summary, /onnx +transformers +2 .* DISAGREES/);
 });
 
@@ -187,7 +187,7 @@ test('report errors are clear: missing index, corrupt index, unreadable result f
   await writeFile(join(corrupt, 'stress_transformers_batch16_20260101_100000.json'), '{"truncated": ');
   const { summary } = await generateReport(corrupt);
   assert.match(summary, /transformers batch 16 repeat 1: could not read stress_transformers_batch16_20260101_100000\.json/);
-  assert.match(summary, /batch 16: only onnx completed/);
+  assert.match(summary, /batch 16: only onnx qualified/);
 
   await writeFile(join(corrupt, 'results_index.json'), '{"schemaVersion": 2}');
   await assert.rejects(generateReport(corrupt), /results_index\.json is not a valid results index/);

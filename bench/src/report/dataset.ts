@@ -123,7 +123,7 @@ export async function loadReportData(resultsDir: string): Promise<ReportData> {
 
 export interface BatchVerdict {
   readonly batchSize: number;
-  /** undefined when fewer than one backend completed with agreeing embeddings. */
+  /** undefined when no backend qualified (completed, answered, agreeing embeddings). */
   readonly winner: string | undefined;
   readonly runnerUp: string | undefined;
   /** winner's embeddings/s divided by the runner-up's. */

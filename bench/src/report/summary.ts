@@ -13,8 +13,8 @@ export function modelDescription(data: ReportData): string {
 export function verdictSentence(verdict: BatchVerdict): string {
   const excluded = verdict.excluded.map((entry) => `${entry.backend} excluded: ${entry.reason}`);
   let sentence: string;
-  if (!verdict.winner) sentence = 'no winner: no backend completed with agreeing embeddings';
-  else if (!verdict.runnerUp) sentence = `only ${verdict.winner} completed with agreeing embeddings`;
+  if (!verdict.winner) sentence = 'no winner: no backend qualified';
+  else if (!verdict.runnerUp) sentence = `only ${verdict.winner} qualified`;
   else sentence = `winner ${verdict.winner}, ${fixed(verdict.ratio, 2)}x the throughput of ${verdict.runnerUp}`;
   const unchecked = verdict.parityUnchecked.length > 0 ? [`embedding parity not checked for ${verdict.parityUnchecked.join(', ')}`] : [];
   return [sentence, ...excluded, ...unchecked].join('; ');
@@ -72,7 +72,7 @@ export function summaryText(data: ReportData): string {
     'Results (mean over completed repeats)',
     textTable(RESULT_COLUMNS, resultRows(data.cells)),
     '',
-    'Winner per batch size (by embeddings/s; backends whose embeddings disagree with the baseline cannot win)',
+    'Winner per batch size (by embeddings/s, among backends that completed, answered at least 99% of requests and agree with the baseline embeddings)',
     ...verdicts(data).map((verdict) => `  batch ${verdict.batchSize}: ${verdictSentence(verdict)}`),
     '',
     `Embedding parity (cosine similarity on a fixed sample of passages, against ${s.backends[0]})`,
