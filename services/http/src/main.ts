@@ -12,6 +12,12 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
   .version;
 /** Slow or stalled request bodies are cut off after this long. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Idle keep-alive connections are closed after this long. Node's 5 s default races with clients
+ * reusing a connection whenever inference holds the event loop that long (the transformers
+ * baseline does on CPU), resetting their next request.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 export interface RunningServer {
@@ -68,6 +74,7 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
   const app = createApp(service, { payloadLimitBytes: config.payloadLimitBytes, apiKey: config.apiKey, logger });
   const server = createServer(app.callback());
   server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await listen(server, config.port, config.host).catch((error: Error) => {
     throw new ConfigError(`cannot listen on ${config.host}:${config.port}: ${error.message}`);
   });
