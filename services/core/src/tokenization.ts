@@ -1,8 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-// The core's import ban on @huggingface/* targets the transformers pipeline; this pure-JS
-// tokenizer is the core's own declared dependency (services/core/package.json).
-// eslint-disable-next-line no-restricted-imports
 import { Tokenizer } from '@huggingface/tokenizers';
 import { EmbedError } from './errors.js';
 
