@@ -5,6 +5,10 @@ import { EmbedError } from './errors.js';
 
 /** Used when neither tokenizer_config.json nor config.json states a usable maximum. */
 const FALLBACK_MAX_INPUT_TOKENS = 512;
+/** Long texts are tokenized from a prefix of this many characters per token first. */
+const PREFIX_CHARS_PER_TOKEN = 8;
+/** Tokens past the maximum that the prefix must reach, so the word cut at its end is not kept. */
+const PREFIX_MARGIN_TOKENS = 16;
 /** tokenizer_config.json uses a huge sentinel (1e30) for "no limit". */
 const UNSET_MODEL_MAX_LENGTH = 1_000_000;
 
@@ -46,12 +50,12 @@ export class TextTokenizer {
     const truncatedRows: number[] = [];
     let tokenCount = 0;
     texts.forEach((text, row) => {
-      let ids = this.tokenizer.encode(text, { add_special_tokens: true }).ids;
+      let ids = this.encodeUpToLimit(text);
       if (ids.length > this.maxInputTokens) {
         if (!truncate) {
           throw new EmbedError(
             'validation',
-            `input ${row} has ${ids.length} tokens, more than the maximum of ${this.maxInputTokens}; ` +
+            `input ${row} is longer than the maximum of ${this.maxInputTokens} tokens; ` +
               'send truncate: true or a shorter text',
           );
         }
@@ -63,6 +67,22 @@ export class TextTokenizer {
       inputIds.push(Int32Array.from(ids));
     });
     return { inputIds, tokenCount, truncatedRows };
+  }
+
+  /**
+   * Tokenizing a 2 MB text takes seconds of event loop. A long text is first tokenized from a
+   * prefix: when that already gives more than the maximum (plus a margin past the cut word), its
+   * leading tokens are the full text's, and the rest would be truncated anyway. Otherwise (say,
+   * mostly whitespace that the normalizer drops) the whole text is tokenized.
+   */
+  private encodeUpToLimit(text: string): number[] {
+    const enough = this.maxInputTokens + PREFIX_MARGIN_TOKENS;
+    const prefixChars = enough * PREFIX_CHARS_PER_TOKEN;
+    if (text.length > prefixChars) {
+      const prefixIds = this.tokenizer.encode(text.slice(0, prefixChars), { add_special_tokens: true }).ids;
+      if (prefixIds.length > enough) return prefixIds;
+    }
+    return this.tokenizer.encode(text, { add_special_tokens: true }).ids;
   }
 }
 

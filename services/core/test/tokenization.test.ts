@@ -37,8 +37,18 @@ for (const model of ['modernbert-tiny', 'bert-tiny']) {
       assert.equal(cutIds[7], fullIds[fullIds.length - 1], 'the closing special token is kept');
       assert.throws(
         () => tokenizer.encode(['short', 'one two three four five six seven eight nine ten'], false),
-        (error: unknown) => error instanceof EmbedError && error.type === 'validation' && /input 1 has \d+ tokens/.test(error.message),
+        (error: unknown) => error instanceof EmbedError && error.type === 'validation' && /input 1 is longer than the maximum of 8 tokens/.test(error.message),
       );
+    });
+
+    it('cuts a long text from a prefix to the same tokens as the whole text', async () => {
+      const tokenizer = await TextTokenizer.load(modelDir, { maxInputTokens: 32 });
+      const long = tokenizer.encode(['word '.repeat(20_000)], true);
+      const short = tokenizer.encode(['word '.repeat(60)], true);
+      assert.deepEqual(long.truncatedRows, [0]);
+      assert.deepEqual(short.truncatedRows, [0]);
+      assert.deepEqual(long.inputIds[0], short.inputIds[0]);
+      assert.throws(() => tokenizer.encode(['word '.repeat(20_000)], false), /longer than the maximum of 32 tokens/);
     });
 
     it("takes the model's maximum from its config, capped by the option", async () => {
@@ -48,6 +58,14 @@ for (const model of ['modernbert-tiny', 'bert-tiny']) {
     });
   });
 }
+
+describe('TextTokenizer on text its normalizer mostly drops', () => {
+  it('tokenizes the whole text when a prefix gives too few tokens (bert drops whitespace)', async () => {
+    const tokenizer = await TextTokenizer.load(join(testModels, 'bert-tiny'), { maxInputTokens: 32 });
+    const sparse = tokenizer.encode([`alpha${' '.repeat(10_000)}omega`], false);
+    assert.deepEqual(sparse.inputIds[0], tokenizer.encode(['alpha omega'], false).inputIds[0]);
+  });
+});
 
 describe('TextTokenizer.load errors', () => {
   it('names the missing or corrupt file', async () => {
