@@ -136,7 +136,7 @@ function reportTimings(answer: BackendAnswer, texts: number): void {
   const values: Record<string, number> = { round_trip_ms: answer.timings.roundTripMs, texts };
   const server = { server_total_ms: answer.timings.serverTotalMs, queue_ms: answer.timings.queueMs, tokenization_ms: answer.timings.tokenizationMs, inference_ms: answer.timings.inferenceMs };
   for (const [name, value] of Object.entries(server)) if (value !== null) values[name] = value;
-  faro.api.pushMeasurement({ type: 'embed_request', values, context: { backend: answer.backend, url: answer.url } });
+  faro.api.pushMeasurement({ type: 'embed_request', values }, { context: { backend: answer.backend, url: answer.url } });
 }
 
 async function compare(event: SubmitEvent): Promise<void> {
