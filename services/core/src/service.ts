@@ -119,7 +119,8 @@ export class EmbeddingService {
     });
     this.embeddingDim = probe!.length;
     this.stateValue = 'ready';
-    logger.info({ ...this.backendInfo, embeddingDim: this.embeddingDim, model: this.options.modelId }, 'model ready');
+    const { backend: _sameAsLoggerBase, ...details } = this.backendInfo;
+    logger.info({ ...details, embeddingDim: this.embeddingDim, model: this.options.modelId }, 'model ready');
   }
 
   info(): ServiceInfo {
