@@ -3,6 +3,7 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import {
+  type Dashboard,
   DashboardBuilder,
   DashboardCursorSync,
   QueryVariableBuilder,
@@ -133,6 +134,13 @@ export function dashboard(uid: string, title: string, description: string): Dash
     .refresh('10s')
     .time({ from: 'now-30m', to: 'now' })
     .timezone('browser');
+}
+
+/** Builds the dashboard with every panel and row numbered (Grafana links and edits panels by id). */
+export function buildWithPanelIds(builder: DashboardBuilder): Dashboard {
+  const built = builder.build();
+  built.panels?.forEach((panel, index) => (panel.id = index + 1));
+  return built;
 }
 
 /** Units Grafana knows by these ids. */

@@ -28,6 +28,8 @@ describe('generated dashboards', () => {
     assert.deepEqual(variables('embedbench-run.json'), ['testid', 'backend']);
     assert.deepEqual(variables('embedbench-gpu.json'), ['backend', 'instance', 'gpu']);
     for (const [file, dashboard] of Object.entries(dashboards)) {
+      const ids = (dashboard.panels ?? []).map((panel) => panel.id);
+      assert.deepEqual(ids, ids.map((_, index) => index + 1), `${file}: panels numbered 1..n`);
       const panels = dashboardPanels(dashboard);
       assert.ok(panels.length >= 6, `${file} has panels`);
       for (const panel of panels) {
