@@ -10,14 +10,14 @@ const textsRequest = z.object({
 
 /** text-embeddings-inference's shape: `{"inputs": string | string[]}`. */
 const teiRequest = z.object({
-  inputs: z.union([z.string(), z.array(z.string())]),
+  inputs: z.union([z.string(), z.array(z.string())], { error: 'expected a string or an array of strings' }),
   normalize: z.boolean().default(true),
   truncate: z.boolean().default(true),
 });
 
 export const openAiRequest = z.object({
   input: z.union([z.string(), z.array(z.string())], {
-    error: 'input must be a string or an array of strings (token-id inputs are not supported)',
+    error: 'expected a string or an array of strings (token-id inputs are not supported)',
   }),
   model: z.string().optional(),
   encoding_format: z.enum(['float', 'base64']).default('float'),
