@@ -143,7 +143,8 @@ test('a backend killed mid-run (real SIGKILL) is recorded as failed with its log
   const [crashed, survivor] = index.runs;
   assert.equal(crashed?.status, 'failed');
   assert.match(crashed?.error ?? '', /crashed mid-run \(killed by SIGKILL\)/);
-  assert.match(crashed?.logTail ?? '', /"msg":"model ready"/, 'the log tail is the backend\'s own output');
+  assert.match(crashed?.logTail ?? '', /"backend":"transformers"/, 'the log tail is the backend\'s own output');
+  assert.match(await readFile(join(resultsDir, crashed!.logFile!), 'utf8'), /"msg":"model ready"/, 'the whole log is kept in the results');
   assert.equal(crashed?.stressFile, undefined, 'a crashed run leaves no stress result');
   assert.equal(survivor?.status, 'completed');
   assert.ok(existsSync(join(resultsDir, survivor!.stressFile!)));
