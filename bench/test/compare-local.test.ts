@@ -167,4 +167,13 @@ test('a backend that cannot start fails fast with its log tail, and the next bac
     assert.ok((run.logTail ?? '').length > 0, `${run.backend} log tail recorded`);
   }
   assert.ok(Date.now() - started < 45_000, 'failed start-ups do not wait for the start-up timeout');
+
+  // A second comparison into the same directory keeps the first one's index under another name.
+  const notes: string[] = [];
+  await runComparison(context({ resultsDir, backends: ['onnx'], batchSizes: [2], durationSeconds: 1, modelDir: emptyModel }), { onNote: (note) => notes.push(note) });
+  const archived = (await readdir(resultsDir)).filter((file) => /^results_index\.previous-\d{8}_\d{6}\.json$/.test(file));
+  assert.equal(archived.length, 1);
+  assert.match(notes.join('\n'), new RegExp(archived[0]!.replace(/\./g, '\\.')));
+  assert.deepEqual(resultsIndexSchema.parse(await readJson(join(resultsDir, archived[0]!))).runs, index.runs);
+  assert.equal(resultsIndexSchema.parse(await readJson(join(resultsDir, 'results_index.json'))).runs.length, 1);
 });

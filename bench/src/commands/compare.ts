@@ -134,6 +134,7 @@ async function compare(settings: CompareSettings): Promise<void> {
       {
         onRunStart: (run) => note(`[${run.position}/${run.total}] starting ${run.backend} for batch ${run.batchSize}${settings.repeats > 1 ? ` (repeat ${run.repeat})` : ''}\n`),
         onProgress,
+        onNote: (message) => note(`${message}\n`),
         onRunEnd: (run, entry) =>
           note(`${process.stderr.isTTY ? '\n' : ''}[${run.position}/${run.total}] ${run.backend} batch ${run.batchSize}: ${entry.status}${entry.error ? ` (${entry.error})` : ''}\n`),
       },

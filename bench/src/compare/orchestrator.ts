@@ -1,9 +1,10 @@
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Passage } from '@embedbench/loadtest/passages';
 import { writeJsonAtomic } from '../fs/atomic.js';
 import type { LoadResult } from '../results/schema.js';
-import { writeResultsIndex, type ResultsIndex, type RunEntry } from '../report/results-index.js';
+import { RESULTS_INDEX_FILE, writeResultsIndex, type ResultsIndex, type RunEntry } from '../report/results-index.js';
 import type { LoadDriver, LoadProgress } from './drivers.js';
 import { GpuSampler, type GpuSource } from './gpu.js';
 import type { CompareSettings } from './options.js';
@@ -93,6 +94,8 @@ export async function runComparison(context: CompareContext, events: CompareEven
     parity: { threshold: settings.parityThreshold, samples: [], errors: [] },
     runs: [],
   };
+  const archived = await archivePreviousIndex(resultsDir);
+  if (archived) events.onNote?.(`kept the previous comparison's index as ${archived}`);
   await writeResultsIndex(resultsDir, index);
 
   const plan = settings.backends.flatMap((backend) =>
@@ -213,6 +216,18 @@ async function runPhase(
     onProgress: (progress) =>
       events.onProgress?.({ ...run, ...progress, phase, remainingSeconds: Math.max(0, durationSeconds - progress.elapsedSeconds) }),
   });
+}
+
+/**
+ * A new comparison starts a new index; an earlier one in the same directory is renamed, not
+ * overwritten, so its runs stay listed (`embedbench report` reads results_index.json only).
+ */
+async function archivePreviousIndex(resultsDir: string): Promise<string | undefined> {
+  const current = join(resultsDir, RESULTS_INDEX_FILE);
+  if (!existsSync(current)) return undefined;
+  const archived = `results_index.previous-${fileStamp(new Date())}.json`;
+  await rename(current, join(resultsDir, archived));
+  return archived;
 }
 
 async function takeParitySample(context: CompareContext, name: string, backend: RunningBackend, index: ResultsIndex, resultsDir: string): Promise<void> {
