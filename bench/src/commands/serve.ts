@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { hubOptionsFromEnv } from '../hub/config.js';
+import { fetchModel, hubModelCacheDir } from '../model/fetch.js';
 
 /** The part of @embedbench/http's main entry this command uses (bench does not reference services in tsc). */
 interface RunningServer {
@@ -22,11 +24,11 @@ export function register(program: Command): void {
     .allowExcessArguments()
     .argument('[options...]', 'serve options, handed to the service (see --help)')
     .action(async (args: string[]) => {
-      checkModelArgument(args, process.env);
+      const serveArgs = await resolveHubModel(args, process.env);
       const runServer = await loadRunServer();
       let server: RunningServer;
       try {
-        server = await runServer(args, process.env);
+        server = await runServer(serveArgs, process.env);
       } catch (error) {
         throw new CliError((error as Error).message);
       }
@@ -42,16 +44,25 @@ async function loadRunServer(): Promise<RunServer> {
 }
 
 /**
- * A --model (or EMBEDBENCH_MODEL) that is not a directory is taken for a Hub id. Fetching it into
- * a cache is not wired in yet, so point at the command that does it.
+ * A --model (or EMBEDBENCH_MODEL) that is not an existing path is taken for a Hugging Face id: it is
+ * fetched (or found already fetched) into models/<name>, and the service is pointed at that folder,
+ * reporting the Hub id as its model name unless --model-id says otherwise.
  */
-function checkModelArgument(args: string[], env: NodeJS.ProcessEnv): void {
+async function resolveHubModel(args: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
   const flagIndex = args.findIndex((arg) => arg === '--model' || arg.startsWith('--model='));
   const flag = flagIndex >= 0 ? args[flagIndex]! : undefined;
-  const model = flag === undefined ? env['EMBEDBENCH_MODEL'] : flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : args[flagIndex + 1];
-  if (model === undefined || model === '' || model.startsWith('-') || existsSync(model)) return;
-  throw new CliError(
-    `--model ${model} is not a directory; to serve a Hugging Face model, run ` +
-      `"embedbench model fetch ${model} --out models/<name>" and pass --model models/<name>`,
-  );
+  const inline = flag?.includes('=') === true;
+  const model = flag === undefined ? env['EMBEDBENCH_MODEL'] : inline ? flag.slice(flag.indexOf('=') + 1) : args[flagIndex + 1];
+  if (model === undefined || model === '' || model.startsWith('-') || existsSync(model)) return args;
+
+  const outDir = hubModelCacheDir(model);
+  process.stderr.write(`serve: --model ${model} is not a directory; fetching it from the Hugging Face Hub into ${outDir}\n`);
+  try {
+    await fetchModel({ modelId: model, outDir, variants: ['fp32', 'fp16'], revision: 'main', hub: hubOptionsFromEnv() });
+  } catch (error) {
+    throw new CliError(`--model ${model}: not a directory, and fetching it from the Hub failed: ${(error as Error).message}`);
+  }
+  const withoutModel = flag === undefined ? args : args.filter((_, index) => index !== flagIndex && (inline || index !== flagIndex + 1));
+  const hasModelId = args.some((arg) => arg === '--model-id' || arg.startsWith('--model-id=')) || env['EMBEDBENCH_MODEL_ID'] !== undefined;
+  return [...withoutModel, '--model', outDir, ...(hasModelId ? [] : ['--model-id', model])];
 }

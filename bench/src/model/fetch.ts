@@ -22,6 +22,11 @@ const OPTIONAL_FILES = ['special_tokens_map.json'];
 /** Records what each file was fetched from, so a rerun skips finished (and edited) files. */
 export const FETCH_MANIFEST = '.embedbench-fetch.json';
 
+/** Where a Hub model fetched on demand (serve, compare) lives: models/<repo name>. */
+export function hubModelCacheDir(modelId: string): string {
+  return join('models', modelId.split('/').at(-1)!);
+}
+
 const manifestSchema = z.object({
   repo: z.string(),
   revision: z.string(),
