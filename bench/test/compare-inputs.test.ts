@@ -44,10 +44,14 @@ test('--model DIR is used as given and its synthetic weights are recorded as suc
   assert.equal(named.record.id, 'tiny-test');
 });
 
-test('a --model directory without config.json is a clear error', async () => {
+test('a --model directory without config.json, or a path that does not exist, is a clear error', async () => {
   const empty = join(workDir, 'empty');
   await mkdir(empty);
   await assert.rejects(resolveModel(parseCompareOptions({ model: empty }), quiet), (error: unknown) => error instanceof CompareInputError && /has no config\.json/.test(error.message));
+  await assert.rejects(
+    resolveModel(parseCompareOptions({ model: join(workDir, 'no-such-model') }), quiet),
+    (error: unknown) => error instanceof CompareInputError && /no such directory, and not a Hugging Face id/.test(error.message),
+  );
 });
 
 test('passages: --num-sentences keeps the first N (in a copy k6 can read); missing or malformed files are clear errors', async () => {

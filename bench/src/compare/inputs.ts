@@ -14,6 +14,7 @@ const CLI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../cli.js');
 export const QUICKSTART_HUB_MODEL = 'answerdotai/ModernBERT-base';
 export const QUICKSTART_MODEL_DIR = 'models/ModernBERT-base';
 export const QUICKSTART_SYNTHETIC_DIR = 'models/modernbert-base-synthetic';
+const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 /** `model synth` writes this into every ONNX file's doc_string. */
 const SYNTH_MARKER = 'by embedbench model synth';
 
@@ -87,6 +88,7 @@ export async function resolveModel(settings: CompareSettings, note: (text: strin
   if (settings.model !== undefined) {
     if (isModelDir(settings.model)) return describe(settings.model, basename(resolve(settings.model)), `model directory given with --model ${settings.model}`);
     if (existsSync(settings.model)) throw new CompareInputError(`--model ${settings.model} has no config.json; is it a model directory?`);
+    if (!HUB_ID.test(settings.model)) throw new CompareInputError(`--model ${settings.model}: no such directory, and not a Hugging Face id (owner/name)`);
     const outDir = join('models', settings.model.split('/').at(-1)!);
     if (!(await fetchHubModel(settings.model, outDir, note))) {
       throw new CompareInputError(`--model ${settings.model}: not a directory, and \`embedbench model fetch ${settings.model}\` failed (see above)`);
