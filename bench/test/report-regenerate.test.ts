@@ -137,6 +137,7 @@ test('`embedbench report` regenerates summary, plots and html from the JSON file
   assert.match(summary, /onnx +transformers +2 +0\.99995 +0\.9999\d +0\.99 +agrees/);
   assert.match(summary, /onnx batch 64 repeat 1: backend crashed mid-run \(killed by SIGKILL\)/);
   assert.match(summary, /\| Segmentation fault/);
+  assert.match(summary, /Server time per request[^\n]*\n.*\n.*\n16 +transformers +5\.0 +5\.0 +5\.0\n/);
   assert.match(summary, /16 +onnx +1\/0 +25\.00 +400\.0 .* 100\.00 +74\.5 +4009/, 'GPU utilization mean and memory max appear');
 
   for (const plot of ['throughput_comparison', 'latency_comparison', 'gpu_utilization']) await assertNonTrivialPng(join(dir, 'plots', `${plot}.png`));

@@ -72,7 +72,16 @@ function averageFigures(all: readonly RunFigures[]): RunFigures | undefined {
       mean: averageLatency((latency) => latency.mean),
       max: Math.max(...latencies.map((latency) => latency.max)),
     },
+    serverMeanMs: {
+      queue: meanOfKnown(all.map((f) => f.serverMeanMs.queue)),
+      tokenization: meanOfKnown(all.map((f) => f.serverMeanMs.tokenization)),
+      inference: meanOfKnown(all.map((f) => f.serverMeanMs.inference)),
+    },
   };
+}
+
+function meanOfKnown(values: ReadonlyArray<number | null>): number | null {
+  return mean(values.filter((value): value is number => value !== null)) ?? null;
 }
 
 function buildCells(index: ResultsIndex, runs: readonly LoadedRun[]): Cell[] {

@@ -17,6 +17,14 @@ export interface RunFigures {
   readonly successRate: number;
   /** null when no request succeeded. */
   readonly latencyMs: LatencyFigures | null;
+  /** Mean server-side time per request (from the x-*-time headers); null where the service sent none. */
+  readonly serverMeanMs: ServerTimeFigures;
+}
+
+export interface ServerTimeFigures {
+  readonly queue: number | null;
+  readonly tokenization: number | null;
+  readonly inference: number | null;
 }
 
 export function figuresFromStress(raw: unknown, source: string): RunFigures {
@@ -27,5 +35,10 @@ export function figuresFromStress(raw: unknown, source: string): RunFigures {
     embeddingsPerSecond: result.throughput.embeddingsPerSecond,
     successRate: result.successRate,
     latencyMs: result.latencyMs,
+    serverMeanMs: {
+      queue: result.serverTimingMs.queue?.mean ?? null,
+      tokenization: result.serverTimingMs.tokenization?.mean ?? null,
+      inference: result.serverTimingMs.inference?.mean ?? null,
+    },
   };
 }

@@ -1,6 +1,6 @@
 import type { PlotName } from './charts.js';
 import { verdicts, type ReportData } from './dataset.js';
-import { modelDescription, PARITY_COLUMNS, parityRows, RESULT_COLUMNS, resultRows, verdictSentence } from './summary.js';
+import { modelDescription, PARITY_COLUMNS, parityRows, RESULT_COLUMNS, resultRows, SERVER_TIME_COLUMNS, serverTimeRows, verdictSentence } from './summary.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
@@ -66,6 +66,9 @@ ${verdicts(data).map((verdict) => `<li>batch ${verdict.batchSize}: ${escapeHtml(
 </ul>
 <h2>Results</h2>
 ${table(RESULT_COLUMNS, resultRows(data.cells))}
+<h2>Server time per request</h2>
+<p>Mean milliseconds per request inside the service, from the x-queue-time, x-tokenization-time and x-inference-time headers.</p>
+${table(SERVER_TIME_COLUMNS, serverTimeRows(data.cells))}
 <h2>Embedding parity</h2>
 <p>Cosine similarity of each backend's embeddings with the baseline (${escapeHtml(s.backends[0] ?? '-')}) on a fixed sample of passages, embedded through each running service's /embed.</p>
 ${parityRows(data).length > 0 ? table(PARITY_COLUMNS, parityRows(data)) : '<p>Not enough backends with a parity sample to compare.</p>'}

@@ -39,6 +39,18 @@ export function resultRows(cells: readonly Cell[]): string[][] {
   ]);
 }
 
+export const SERVER_TIME_COLUMNS = ['batch', 'backend', 'queue ms', 'tokenization ms', 'inference ms'] as const;
+
+/** Where a request's time goes inside the service (means of the x-*-time headers). */
+export function serverTimeRows(cells: readonly Cell[]): string[][] {
+  return cells
+    .filter((cell) => cell.figures)
+    .map((cell) => {
+      const server = cell.figures!.serverMeanMs;
+      return [String(cell.batchSize), cell.backend, fixed(server.queue ?? undefined), fixed(server.tokenization ?? undefined), fixed(server.inference ?? undefined)];
+    });
+}
+
 export const PARITY_COLUMNS = ['backend', 'baseline', 'passages', 'min cosine', 'mean cosine', 'threshold', 'verdict'] as const;
 
 export function parityRows(data: ReportData): string[][] {
@@ -71,6 +83,9 @@ export function summaryText(data: ReportData): string {
     '',
     'Results (mean over completed repeats)',
     textTable(RESULT_COLUMNS, resultRows(data.cells)),
+    '',
+    'Server time per request (mean over requests, from the x-queue-time, x-tokenization-time and x-inference-time headers)',
+    textTable(SERVER_TIME_COLUMNS, serverTimeRows(data.cells)),
     '',
     'Winner per batch size (by embeddings/s, among backends that completed, answered at least 99% of requests and agree with the baseline embeddings)',
     ...verdicts(data).map((verdict) => `  batch ${verdict.batchSize}: ${verdictSentence(verdict)}`),
