@@ -10,6 +10,7 @@ export BENCH_REPO=${BENCH_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=slurm/common.sh
 source "$BENCH_REPO/slurm/common.sh"
 
+submit_dir=$PWD
 bench_setup
 bench_prepare_inputs
 read -r -a backends <<<"$BENCH_BACKENDS"
@@ -17,11 +18,13 @@ read -r -a batch_sizes <<<"$BENCH_BATCH_SIZES"
 tasks=$(( ${#backends[@]} * ${#batch_sizes[@]} ))
 (( tasks > 0 )) || bench_fail "BENCH_BACKENDS and BENCH_BATCH_SIZES must not be empty"
 
-export BENCH_RESULTS_DIR=${BENCH_RESULTS_DIR:-$PWD/results/array-$(date -u +%Y%m%d_%H%M%S)}
-mkdir -p "$BENCH_RESULTS_DIR"
-# Model and data paths as absolute paths, since the jobs start in the submit directory.
+# Model and data as absolute paths (relative ones are relative to the checkout, where set-up ran).
 BENCH_MODEL=$(realpath "$BENCH_MODEL")
 BENCH_DATA=$(realpath "$BENCH_DATA")
+# The jobs start, and write their slurm_*.out files, in the submit directory.
+cd "$submit_dir"
+export BENCH_RESULTS_DIR=${BENCH_RESULTS_DIR:-$submit_dir/results/array-$(date -u +%Y%m%d_%H%M%S)}
+mkdir -p "$BENCH_RESULTS_DIR"
 export BENCH_MODEL BENCH_DATA BENCH_BACKENDS BENCH_BATCH_SIZES BENCH_NUM_SENTENCES BENCH_DURATION_MINUTES BENCH_MAX_CONCURRENT_REQUESTS \
   BENCH_COMPARE_ARGS BENCH_SIF
 exclusive=()
