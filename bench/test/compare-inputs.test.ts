@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CompareInputError, isSyntheticModel, preparePassages, resolveModel } from '../src/compare/inputs.js';
+import { SYNTHETIC_MARKER_KEY } from '../src/model/config.js';
 import { parseCompareOptions } from '../src/compare/options.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -20,19 +21,15 @@ after(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-test('synthetic weights are recognised by the synth marker in the ONNX file or in config.json, and only then', async () => {
+test('synthetic weights are recognised by the marker in config.json, and only then', async () => {
   assert.equal(await isSyntheticModel(TINY_MODEL), true);
 
   const plain = join(workDir, 'plain');
-  await mkdir(join(plain, 'onnx'), { recursive: true });
-  await copyFile(join(TINY_MODEL, 'config.json'), join(plain, 'config.json'));
-  await writeFile(join(plain, 'onnx/model.onnx'), Buffer.from('\x08\x08\x12\x0bpytorch-2.4 exported graph'));
-  assert.equal(await isSyntheticModel(plain), false, 'a model without the marker is taken for real weights');
-
-  const marked = join(workDir, 'marked');
-  await mkdir(marked);
-  await writeFile(join(marked, 'config.json'), JSON.stringify({ model_type: 'modernbert', embedbench: { synthetic: true } }));
-  assert.equal(await isSyntheticModel(marked), true);
+  await mkdir(plain);
+  const config = JSON.parse(await readFile(join(TINY_MODEL, 'config.json'), 'utf8')) as Record<string, unknown>;
+  delete config[SYNTHETIC_MARKER_KEY];
+  await writeFile(join(plain, 'config.json'), JSON.stringify(config));
+  assert.equal(await isSyntheticModel(plain), false, 'a config without the marker is taken for real weights');
 });
 
 test('--model DIR is used as given and its synthetic weights are recorded as such', async () => {

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open, readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { fileURLToPath } from 'node:url';
 import { parsePassagesJsonl, type Passage } from '@embedbench/loadtest/passages';
+import { SYNTHETIC_MARKER_KEY } from '../model/config.js';
+import { hubModelCacheDir } from '../model/fetch.js';
 import type { ResultsIndex } from '../report/results-index.js';
 import type { CompareSettings } from './options.js';
 
@@ -15,8 +17,6 @@ export const QUICKSTART_HUB_MODEL = 'answerdotai/ModernBERT-base';
 export const QUICKSTART_MODEL_DIR = 'models/ModernBERT-base';
 export const QUICKSTART_SYNTHETIC_DIR = 'models/modernbert-base-synthetic';
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
-/** `model synth` writes this into every ONNX file's doc_string. */
-const SYNTH_MARKER = 'by embedbench model synth';
 
 export interface ResolvedModel {
   readonly dir: string;
@@ -41,30 +41,10 @@ function runCli(args: readonly string[], onOutput: (text: string) => void): Prom
   });
 }
 
-/**
- * True for weights made by `embedbench model synth`: its config.json says so (`embedbench.synthetic`)
- * or its ONNX files carry the synth doc_string, which protobuf writes before the graph (first bytes).
- */
+/** True for weights made by `embedbench model synth`: its config.json carries the synthetic marker. */
 export async function isSyntheticModel(modelDir: string): Promise<boolean> {
-  try {
-    const config = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as { embedbench?: { synthetic?: unknown } };
-    if (config.embedbench?.synthetic === true) return true;
-  } catch {
-    // No readable config.json: the ONNX files decide.
-  }
-  const onnxDir = join(modelDir, 'onnx');
-  const files = existsSync(onnxDir) ? (await readdir(onnxDir)).filter((file) => file.endsWith('.onnx')) : [];
-  for (const file of files) {
-    const handle = await open(join(onnxDir, file), 'r');
-    try {
-      const head = Buffer.alloc(4096);
-      const { bytesRead } = await handle.read(head, 0, head.length, 0);
-      if (head.subarray(0, bytesRead).includes(SYNTH_MARKER)) return true;
-    } finally {
-      await handle.close();
-    }
-  }
-  return false;
+  const config = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  return config[SYNTHETIC_MARKER_KEY] !== undefined;
 }
 
 const isModelDir = (dir: string): boolean => existsSync(join(dir, 'config.json'));
@@ -89,7 +69,7 @@ export async function resolveModel(settings: CompareSettings, note: (text: strin
     if (isModelDir(settings.model)) return describe(settings.model, basename(resolve(settings.model)), `model directory given with --model ${settings.model}`);
     if (existsSync(settings.model)) throw new CompareInputError(`--model ${settings.model} has no config.json; is it a model directory?`);
     if (!HUB_ID.test(settings.model)) throw new CompareInputError(`--model ${settings.model}: no such directory, and not a Hugging Face id (owner/name)`);
-    const outDir = join('models', settings.model.split('/').at(-1)!);
+    const outDir = hubModelCacheDir(settings.model);
     if (!(await fetchHubModel(settings.model, outDir, note))) {
       throw new CompareInputError(`--model ${settings.model}: not a directory, and \`embedbench model fetch ${settings.model}\` failed (see above)`);
     }
