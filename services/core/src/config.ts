@@ -16,6 +16,12 @@ export type Device = (typeof DEVICES)[number];
 export const EXECUTION_PROVIDERS = ['tensorrt', 'cuda', 'cpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+
+/** Route groups that may be served without the API key; embedding routes never are. */
+export const AUTH_EXEMPTABLE_ROUTES = ['health', 'metrics', 'info'] as const;
+export type AuthExemptableRoute = (typeof AUTH_EXEMPTABLE_ROUTES)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** What a backend needs to load a model; every field is already resolved (no 'unset' values). */
@@ -56,6 +62,7 @@ export const SERVE_FLAGS = {
   'max-queue': { description: 'most requests admitted (queued or running) before answering 429 (default 512)' },
   'max-input-tokens': { description: 'truncate inputs to this many tokens (default and cap: the model maximum)' },
   'payload-limit': { description: 'largest request body in bytes, or with a kb/mb suffix (default 2mb)' },
+  'body-timeout': { description: 'milliseconds a client may take to send its request body before a 408 (default 10000)' },
   batching: { description: 'coalesce concurrent requests into batches: true|false (default true)' },
   dtype: { description: `weight precision: ${DTYPES.join('|')} (default auto)` },
   device: { description: `device: ${DEVICES.join('|')} (default auto)` },
@@ -65,7 +72,10 @@ export const SERVE_FLAGS = {
   workers: { description: 'inference worker threads (default 1)' },
   'intra-op-threads': { description: 'threads per inference session (default: cores / workers)' },
   'inter-op-threads': { description: 'inter-op threads per inference session (default 1)' },
-  'api-key': { description: 'require "Authorization: Bearer <key>" on embedding routes (default: none)' },
+  'api-key': { description: 'require "Authorization: Bearer <key>" on embedding routes and /info (default: none)' },
+  'auth-exempt': {
+    description: `routes served without the API key: comma-separated ${AUTH_EXEMPTABLE_ROUTES.join('|')}, or none (default health,metrics)`,
+  },
   'log-level': { description: `log level: ${LOG_LEVELS.join('|')} (default info)` },
 } as const satisfies Record<string, { description: string; required?: boolean }>;
 
@@ -103,6 +113,7 @@ const serveSchema = z.object({
   'max-queue': positiveInt.default(512),
   'max-input-tokens': positiveInt.optional(),
   'payload-limit': byteSize.default(2 * 1024 * 1024),
+  'body-timeout': positiveInt.default(DEFAULT_BODY_TIMEOUT_MS),
   batching: booleanText.default(true),
   dtype: z.enum(DTYPES).default('auto'),
   device: z.enum(DEVICES).default('auto'),
@@ -115,6 +126,11 @@ const serveSchema = z.object({
   'intra-op-threads': positiveInt.optional(),
   'inter-op-threads': positiveInt.default(1),
   'api-key': z.string().min(1).optional(),
+  'auth-exempt': z
+    .string()
+    .transform((text) => (text.trim() === 'none' ? [] : text.split(',').map((name) => name.trim()).filter(Boolean)))
+    .pipe(z.array(z.enum(AUTH_EXEMPTABLE_ROUTES)))
+    .default(['health', 'metrics']),
   'log-level': z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -130,6 +146,8 @@ export interface ServeConfig {
   /** Explicit cap on input tokens; the model's own maximum applies when unset. */
   readonly maxInputTokens: number | undefined;
   readonly payloadLimitBytes: number;
+  /** A request body not fully received within this many milliseconds is answered 408. */
+  readonly bodyTimeoutMs: number;
   readonly dtype: Dtype;
   readonly device: Device;
   readonly executionProviders: readonly ExecutionProvider[];
@@ -137,6 +155,8 @@ export interface ServeConfig {
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
   readonly apiKey: string | undefined;
+  /** Route groups served without the API key when one is set. */
+  readonly authExempt: readonly AuthExemptableRoute[];
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -193,6 +213,7 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     maxClientBatch: values['max-client-batch'],
     maxInputTokens: values['max-input-tokens'],
     payloadLimitBytes: values['payload-limit'],
+    bodyTimeoutMs: values['body-timeout'],
     dtype: values.dtype,
     device: values.device,
     executionProviders: values['execution-providers'],
@@ -200,6 +221,7 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     intraOpThreads: values['intra-op-threads'] ?? Math.max(1, Math.floor(availableParallelism() / workers)),
     interOpThreads: values['inter-op-threads'],
     apiKey: values['api-key'],
+    authExempt: values['auth-exempt'],
     logLevel: values['log-level'],
   };
 }

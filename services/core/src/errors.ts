@@ -9,6 +9,7 @@ export type EmbedErrorType =
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'request_timeout'
   | 'unsupported_media_type'
   | 'validation'
   | 'overloaded'

@@ -1,10 +1,11 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { EmbedError } from '@embedbench/core/errors';
 import { float32ToBase64, postProcess } from '@embedbench/core/pooling';
 import type { EmbeddingService, RequestTimings } from '@embedbench/core/service';
-import Router, { type RouterMiddleware } from '@koa/router';
+import Router from '@koa/router';
 import Koa from 'koa';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
+import { DEFAULT_BODY_TIMEOUT_MS, type AuthExemptableRoute } from '@embedbench/core/config';
 import type { Logger } from 'pino';
 import { readJsonBody } from './body.js';
 import { parseEmbedBody, parseOpenAiBody } from './schemas.js';
@@ -13,8 +14,12 @@ import { STATUS_BY_ERROR_TYPE } from './status.js';
 export interface AppOptions {
   /** Largest accepted request body. */
   readonly payloadLimitBytes: number;
-  /** When set, embedding routes require `Authorization: Bearer <apiKey>`. */
+  /** A request body not fully received within this many milliseconds is answered 408 (default 10 s). */
+  readonly bodyTimeoutMs?: number;
+  /** When set, embedding routes (and the route groups not in `authExempt`) require `Authorization: Bearer <apiKey>`. */
   readonly apiKey?: string | undefined;
+  /** Route groups served without the API key (default health and metrics). */
+  readonly authExempt?: readonly AuthExemptableRoute[];
   readonly logger: Logger;
 }
 
@@ -36,6 +41,7 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
   const app = new Koa();
   const router = new Router();
   const { metrics } = service;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
 
   app.use(async (ctx: AppContext, next) => {
     const startedAt = performance.now();
@@ -43,8 +49,10 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
     metrics.requestsInFlight.inc();
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new EmbedError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.body === undefined) {
+        if (ctx.status === 404) throw new EmbedError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+        if (ctx.status === 405) throw new EmbedError('method_not_allowed', `${ctx.path} does not accept ${ctx.method}`);
+        if (ctx.status === 501) throw new EmbedError('method_not_allowed', `the ${ctx.method} method is not supported`);
       }
     } catch (error) {
       answerError(ctx, error, options.logger);
@@ -64,13 +72,17 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
     }
   });
 
-  router.get('/health', (ctx) => answerHealth(ctx, service));
-  router.get('/health/ready', (ctx) => answerHealth(ctx, service));
-  router.get('/health/live', (ctx) => {
+  const requireApiKey = bearerCheck(options.apiKey);
+  const exempt = new Set(options.authExempt ?? ['health', 'metrics']);
+  const keyUnless = (group: AuthExemptableRoute): KeyCheck => (exempt.has(group) ? (_ctx, next) => next() : requireApiKey);
+
+  router.get('/health', keyUnless('health'), (ctx) => answerHealth(ctx, service));
+  router.get('/health/ready', keyUnless('health'), (ctx) => answerHealth(ctx, service));
+  router.get('/health/live', keyUnless('health'), (ctx) => {
     ctx.body = { status: 'alive' };
   });
 
-  router.get('/info', (ctx) => {
+  router.get('/info', keyUnless('info'), (ctx) => {
     const info = service.info();
     ctx.body = {
       model: info.model,
@@ -92,15 +104,13 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
     };
   });
 
-  router.get('/metrics', async (ctx) => {
+  router.get('/metrics', keyUnless('metrics'), async (ctx) => {
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });
 
-  const requireApiKey = bearerCheck(options.apiKey);
-
   router.post('/embed', requireApiKey, async (ctx: AppContext) => {
-    const body = parseEmbedBody(await readJsonBody(ctx.req, options.payloadLimitBytes));
+    const body = parseEmbedBody(await readJsonBody(ctx.req, options.payloadLimitBytes, bodyTimeoutMs));
     const texts = body.shape === 'texts' ? body.texts : typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
     const result = await service.embed({ texts, truncate: body.truncate, signal: clientGone(ctx) }, ctx.state.timings);
     const rows = result.embeddings.map((row) => Array.from(postProcess(row, { normalize: body.normalize })));
@@ -111,7 +121,7 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
   });
 
   router.post('/v1/embeddings', requireApiKey, async (ctx: AppContext) => {
-    const body = parseOpenAiBody(await readJsonBody(ctx.req, options.payloadLimitBytes));
+    const body = parseOpenAiBody(await readJsonBody(ctx.req, options.payloadLimitBytes, bodyTimeoutMs));
     const embeddingDim = service.info().embeddingDim;
     if (body.dimensions !== undefined && embeddingDim !== undefined && body.dimensions > embeddingDim) {
       throw new EmbedError('validation', `dimensions: ${body.dimensions} is more than the model's ${embeddingDim}`);
@@ -134,13 +144,8 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
   });
 
   app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new EmbedError('method_not_allowed', 'this route does not accept that method'),
-      notImplemented: () => new EmbedError('method_not_allowed', 'this method is not supported'),
-    }),
-  );
+  // Without throwing, the router answers 405 with the Allow header; the error boundary adds the JSON body.
+  app.use(router.allowedMethods());
   return app;
 }
 
@@ -165,16 +170,22 @@ function answerError(ctx: AppContext, error: unknown, logger: Logger): void {
   ctx.state.errorType = embedError.type;
   if (embedError.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(embedError.retryAfterSeconds));
   if (embedError.type === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
-  // An unread body over the limit would otherwise be drained or left on a kept-alive connection.
-  if (embedError.type === 'payload_too_large') ctx.set('Connection', 'close');
+  // An unread body (over the limit, or still trickling in) would otherwise be drained or left on a kept-alive connection.
+  if (embedError.type === 'payload_too_large' || embedError.type === 'request_timeout') ctx.set('Connection', 'close');
 }
 
-function bearerCheck(apiKey: string | undefined): RouterMiddleware {
-  const expected = apiKey === undefined ? undefined : Buffer.from(`Bearer ${apiKey}`);
+type KeyCheck = (ctx: Context, next: Next) => Promise<unknown>;
+
+/**
+ * Compares SHA-256 digests in constant time, so response timing reveals neither how much of a
+ * guess was right nor the key's length.
+ */
+function bearerCheck(apiKey: string | undefined): KeyCheck {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const expected = apiKey === undefined ? undefined : digest(`Bearer ${apiKey}`);
   return async (ctx, next) => {
     if (expected !== undefined) {
-      const given = Buffer.from(ctx.get('authorization'));
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      if (!timingSafeEqual(digest(ctx.get('authorization')), expected)) {
         throw new EmbedError('unauthorized', 'a valid "Authorization: Bearer <api key>" header is required');
       }
     }

@@ -6,10 +6,11 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Reads a JSON request body: rejects a missing body (400), a non-JSON content type or charset
- * (415) and a body over `limitBytes` (413, before reading it when Content-Length says so), then
- * decodes strict UTF-8 and parses JSON (400 on either failing).
+ * (415), a body over `limitBytes` (413, before reading it when Content-Length says so) and a body
+ * still incomplete after `timeoutMs` (408), then decodes strict UTF-8 and parses JSON (400 on
+ * either failing).
  */
-export async function readJsonBody(request: IncomingMessage, limitBytes: number): Promise<unknown> {
+export async function readJsonBody(request: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<unknown> {
   const declaredLength = request.headers['content-length'];
   const chunked = request.headers['transfer-encoding'] !== undefined;
   if (!chunked && (declaredLength === undefined || declaredLength === '0')) {
@@ -19,7 +20,7 @@ export async function readJsonBody(request: IncomingMessage, limitBytes: number)
   if (declaredLength !== undefined && Number(declaredLength) > limitBytes) {
     throw tooLarge(limitBytes);
   }
-  const bytes = await readLimited(request, limitBytes);
+  const bytes = await readLimited(request, limitBytes, timeoutMs);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -29,6 +30,7 @@ export async function readJsonBody(request: IncomingMessage, limitBytes: number)
   try {
     return JSON.parse(text, (key, value: unknown) => (FORBIDDEN_KEYS.has(key) ? undefined : value));
   } catch (error) {
+    if (error instanceof RangeError) throw new EmbedError('malformed_json', 'the request body nests too deeply');
     throw new EmbedError('malformed_json', `the request body is not valid JSON: ${(error as Error).message}`);
   }
 }
@@ -51,11 +53,16 @@ function tooLarge(limitBytes: number): EmbedError {
   return new EmbedError('payload_too_large', `the request body is larger than the limit of ${limitBytes} bytes`);
 }
 
-function readLimited(request: IncomingMessage, limitBytes: number): Promise<Buffer> {
+function readLimited(request: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    const timer = setTimeout(() => {
+      request.pause();
+      fail(new EmbedError('request_timeout', `the request body was not received within ${timeoutMs} ms`));
+    }, timeoutMs);
     const cleanup = () => {
+      clearTimeout(timer);
       request.off('data', onData);
       request.off('end', onEnd);
       request.off('error', onError);

@@ -1,17 +1,21 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseServeConfig, serveHelp, SERVE_FLAGS, type ServeInput } from '@embedbench/core/config';
 import { EmbeddingService } from '@embedbench/core/service';
-import { pino } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { createApp } from './app.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
-/** Slow or stalled request bodies are cut off after this long. */
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Node's own cut-off for receiving a whole request (answered with a bare 408): only a backstop
+ * behind the app's JSON 408 at --body-timeout.
+ */
+const REQUEST_TIMEOUT_BACKSTOP_MS = 5_000;
 /**
  * Idle keep-alive connections are closed after this long. Node's 5 s default races with clients
  * reusing a connection whenever inference holds the event loop that long (the transformers
@@ -48,7 +52,7 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
   }
   // Absolute, because the transformers library resolves relative paths against its own model folder.
   const modelDir = resolve(config.model);
-  const logger = pino({ level: config.logLevel, base: { backend: config.backend } });
+  const logger = createLogger(config.logLevel, config.backend);
   const { createBackend } = await import('@embedbench/backends/registry');
   const backend = await createBackend(config.backend, {
     modelDir,
@@ -71,10 +75,17 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
     version: VERSION,
     logger,
   });
-  const app = createApp(service, { payloadLimitBytes: config.payloadLimitBytes, apiKey: config.apiKey, logger });
+  const app = createApp(service, {
+    payloadLimitBytes: config.payloadLimitBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    apiKey: config.apiKey,
+    authExempt: config.authExempt,
+    logger,
+  });
   const server = createServer(app.callback());
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.requestTimeout = config.bodyTimeoutMs + REQUEST_TIMEOUT_BACKSTOP_MS;
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.on('clientError', answerClientError);
   await listen(server, config.port, config.host).catch((error: Error) => {
     throw new ConfigError(`cannot listen on ${config.host}:${config.port}: ${error.message}`);
   });
@@ -109,6 +120,48 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
     throw new Error(`failed to load the model from ${config.model}: ${(error as Error).message}`, { cause: error });
   }
   return { url, service, closed, shutdown };
+}
+
+/** Log paths that could carry a secret: the API key, a Hugging Face token, an Authorization header. */
+export const REDACTED_LOG_PATHS = [
+  'apiKey',
+  'api_key',
+  'token',
+  'HF_TOKEN',
+  'authorization',
+  '*.apiKey',
+  '*.api_key',
+  '*.token',
+  '*.HF_TOKEN',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.*.headers.authorization',
+];
+
+/** The service logger: JSON lines with the backend name, secrets censored. */
+export function createLogger(level: string, backend: string, destination?: DestinationStream): Logger {
+  return pino({ level, base: { backend }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, destination);
+}
+
+/**
+ * Requests Node's parser rejects before the app sees them (bad framing, oversized headers, a
+ * request not received in time) get the API's JSON error shape instead of a bare status line.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, errorType] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'request_timeout']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'malformed_request']
+        : [400, 'Bad Request', 'malformed_request'];
+  const body = JSON.stringify({ error: `the request could not be read: ${error.code ?? error.message}`, error_type: errorType });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function parseFlags(argv: string[]): ServeInput | 'help' {

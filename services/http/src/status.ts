@@ -7,6 +7,7 @@ export const STATUS_BY_ERROR_TYPE: Record<EmbedErrorType, number> = {
   unauthorized: 401,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation: 422,
