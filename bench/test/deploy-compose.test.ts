@@ -125,6 +125,7 @@ test('prometheus, dcgm-exporter, alloy and k6 are wired as issue 6 asks', async 
   assert.deepEqual(k6.profiles, ['load']);
   assert.ok(k6.command?.includes('/work/loadtest/embed.ts'));
   assert.ok(k6.command?.includes('experimental-prometheus-rw'));
+  assert.ok(k6.command?.some((argument) => argument.startsWith('testid=')), 'k6 runs must carry the testid tag');
   assert.equal(k6.environment?.K6_PROMETHEUS_RW_SERVER_URL, 'http://prometheus:9090/api/v1/write');
   assert.equal(k6.environment?.K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM, 'true');
 });
