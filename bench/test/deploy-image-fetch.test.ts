@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findFreePort } from '../src/compare/runtimes/support.js';
-import { commandExists, missingPrerequisite, mustRun, runCommand, TINY_MODEL, waitFor } from './deploy-support.js';
+import { commandExists, missingPrerequisite, mustRun, runCommand, TINY_MODEL, withServingContainer } from './deploy-support.js';
 import { withHubTestServer } from './hub-test-server.js';
 
 const IMAGE = 'embedbench/onnx:cpu-fetched-test';
@@ -59,19 +59,11 @@ test('MODEL_SOURCE=fetch bakes the model into the image with the token as a buil
 
       const port = await findFreePort();
       const name = `embedbench-deploy-fetch-${port}`;
-      await mustRun('podman', ['run', '--detach', '--name', name, '--network', 'host', '--env', `EMBEDBENCH_PORT=${port}`, IMAGE]);
-      try {
-        const base = `http://127.0.0.1:${port}`;
-        await waitFor(async () => ((await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) ? true : undefined), 120_000, async () => {
-          const logs = await runCommand('podman', ['logs', '--tail', '40', name]);
-          return `the image with the baked-in model never became ready:\n${logs.stdout}${logs.stderr}`;
-        });
+      await withServingContainer(name, port, ['--env', `EMBEDBENCH_PORT=${port}`, IMAGE], async (base) => {
         const response = await fetch(`${base}/embed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['baked in'] }) });
         assert.equal(response.status, 200);
         assert.equal(((await response.json()) as { num_embeddings: number }).num_embeddings, 1);
-      } finally {
-        await runCommand('podman', ['rm', '--force', '--time', '5', name]);
-      }
+      });
     } finally {
       await runCommand('podman', ['rmi', '--force', IMAGE]);
     }

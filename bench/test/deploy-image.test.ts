@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { findFreePort } from '../src/compare/runtimes/support.js';
-import { commandExists, missingPrerequisite, mustRun, runCommand, TINY_MODEL, waitFor } from './deploy-support.js';
+import { commandExists, missingPrerequisite, mustRun, runCommand, TINY_MODEL, withServingContainer } from './deploy-support.js';
 
 const BACKENDS = ['transformers', 'onnx'] as const;
 
@@ -44,23 +44,8 @@ for (const backend of BACKENDS) {
     if ((await runCommand('podman', ['image', 'exists', image])).code !== 0) assert.fail(`${image} was not built (the build test above failed)`);
     const port = await findFreePort();
     const name = `embedbench-deploy-test-${backend}-${port}`;
-    await mustRun('podman', [
-      'run', '--detach', '--name', name, '--network', 'host',
-      '--env', `EMBEDBENCH_PORT=${port}`,
-      '--volume', `${TINY_MODEL}:/models/model:ro`,
-      image,
-    ]);
-    const logs = async () => {
-      const result = await runCommand('podman', ['logs', '--tail', '40', name]);
-      return result.stdout + result.stderr;
-    };
-    try {
-      const base = `http://127.0.0.1:${port}`;
-      await waitFor(
-        async () => ((await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) ? true : undefined),
-        120_000,
-        async () => `${image} never became ready:\n${await logs()}`,
-      );
+    const runArgs = ['--env', `EMBEDBENCH_PORT=${port}`, '--volume', `${TINY_MODEL}:/models/model:ro`, image];
+    await withServingContainer(name, port, runArgs, async (base, logs) => {
       const health = (await (await fetch(`${base}/health`)).json()) as { status: string; backend: string; model: string; gpu_available: boolean };
       assert.equal(health.status, 'healthy');
       assert.equal(health.backend.startsWith(backend), true, `backend reported as ${health.backend}`);
@@ -82,8 +67,6 @@ for (const backend of BACKENDS) {
       // The image's own HEALTHCHECK command, run inside the container.
       const healthcheck = await runCommand('podman', ['healthcheck', 'run', name]);
       assert.equal(healthcheck.code, 0, `HEALTHCHECK failed: ${healthcheck.stdout}${healthcheck.stderr}`);
-    } finally {
-      await runCommand('podman', ['rm', '--force', '--time', '5', name]);
-    }
+    });
   });
 }

@@ -68,3 +68,31 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs:
     await new Promise((resolveDelay) => setTimeout(resolveDelay, 500));
   }
 }
+
+/**
+ * Runs a detached podman container on the host network (its server on 127.0.0.1:port), waits for
+ * /health/ready, hands the base URL to body, and removes the container whatever happens.
+ */
+export async function withServingContainer(
+  name: string,
+  port: number,
+  runArgs: readonly string[],
+  body: (baseUrl: string, logs: () => Promise<string>) => Promise<void>,
+): Promise<void> {
+  const logs = async () => {
+    const result = await runCommand('podman', ['logs', '--tail', '40', name]);
+    return result.stdout + result.stderr;
+  };
+  await mustRun('podman', ['run', '--detach', '--name', name, '--network', 'host', ...runArgs]);
+  try {
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => ((await fetch(`${baseUrl}/health/ready`).then((r) => r.ok, () => false)) ? true : undefined),
+      120_000,
+      async () => `container ${name} never became ready:\n${await logs()}`,
+    );
+    await body(baseUrl, logs);
+  } finally {
+    await runCommand('podman', ['rm', '--force', '--time', '5', name]);
+  }
+}
