@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
@@ -190,9 +190,20 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/**
+ * Stops listening and lets in-flight requests finish. Kept-alive connections would otherwise take
+ * new requests until their idle timeout, so responses from now on close their connection and
+ * connections are closed as soon as they fall idle.
+ */
 function stopServer(server: Server): Promise<void> {
+  server.on('request', (_request, response: ServerResponse) => response.setHeader('Connection', 'close'));
+  const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
   return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
+    server.close((error) => {
+      clearInterval(closeIdle);
+      if (error) reject(error);
+      else resolve();
+    });
     server.closeIdleConnections();
   });
 }
