@@ -13,24 +13,15 @@ import { OnnxBackend } from '@embedbench/backends/onnx/index';
 import { EmbeddingService } from '@embedbench/core/service';
 import { createApp } from '../src/app.js';
 import { rawRequest, requestBytes } from './hostile-client.js';
-import { postJson, silentLogger, testBatching, TINY_MODERNBERT } from './helpers.js';
+import { createRealBackend, postJson, silentLogger, testBatching, TINY_MODERNBERT } from './helpers.js';
 
 /** The `embedbench` CLI, whose serve command runs this package's entry point. */
 const CLI = fileURLToPath(new URL('../../../../bench/dist/src/cli.js', import.meta.url));
 
 describe('an onnx inference worker that dies (HTTP view)', () => {
   it('answers its in-flight request 503, shows the failure on /health until the worker is back, then serves', async () => {
-    const backend = new OnnxBackend({
-      modelDir: TINY_MODERNBERT,
-      modelId: 'modernbert-tiny',
-      dtype: 'fp32',
-      device: 'cpu',
-      executionProviders: ['cpu'],
-      intraOpThreads: 1,
-      interOpThreads: 1,
-      workers: 1,
-      logger: silentLogger,
-    });
+    const backend = await createRealBackend('onnx');
+    assert.ok(backend instanceof OnnxBackend);
     const service = new EmbeddingService({
       backend,
       modelDir: TINY_MODERNBERT,
