@@ -44,6 +44,9 @@ interface ServiceFigures {
   healthSamples: number;
   /** Polls that got no answer (connection errors) or a non-200 status. */
   healthFailures: number;
+  /** Since the server started, as its prom-client default metrics report it. */
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
   peakRssMiB: number;
 }
 
@@ -252,6 +255,7 @@ async function measureService(backend: string, settings: Settings, batches: stri
     );
     const seconds = (performance.now() - started) / 1000;
     const healthPolls = await health.stop();
+    const eventLoopDelay = await eventLoopDelayMs(pool);
     return {
       embeddingsPerSecond: (batches.length * settings.batchSize) / seconds,
       seconds,
@@ -259,12 +263,26 @@ async function measureService(backend: string, settings: Settings, batches: stri
       healthP99Ms: percentile(healthPolls.latencies, 0.99),
       healthSamples: healthPolls.latencies.length,
       healthFailures: healthPolls.failures,
+      eventLoopDelayP99Ms: eventLoopDelay.p99,
+      eventLoopDelayMaxMs: eventLoopDelay.max,
       peakRssMiB: peakRssMiB(child.pid!),
     };
   } finally {
     await pool.close();
     await stopServer(child);
   }
+}
+
+/** The server's own event-loop delay (prom-client's default metrics), p99 and max, in ms. */
+async function eventLoopDelayMs(pool: Pool): Promise<{ p99: number; max: number }> {
+  const response = await pool.request({ path: '/metrics', method: 'GET' });
+  const text = await response.body.text();
+  const gauge = (name: string): number => {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`GET /metrics has no ${name}`);
+    return Number(match[1]) * 1000;
+  };
+  return { p99: gauge('nodejs_eventloop_lag_p99_seconds'), max: gauge('nodejs_eventloop_lag_max_seconds') };
 }
 
 function verdict(passed: boolean): string {
@@ -286,7 +304,7 @@ async function main(): Promise<void> {
     log(`phase ${index + 2}/3: ${backend} service ...`);
     const measured = await measureService(backend, settings, batches);
     figures[backend] = measured;
-    log(`  ${backend}: ${measured.embeddingsPerSecond.toFixed(2)} embeddings/s over ${measured.seconds.toFixed(1)} s (${measured.retries} retried requests); /health p99 ${measured.healthP99Ms.toFixed(1)} ms (${measured.healthSamples} polls, ${measured.healthFailures} failed); peak RSS ${measured.peakRssMiB.toFixed(0)} MiB`);
+    log(`  ${backend}: ${measured.embeddingsPerSecond.toFixed(2)} embeddings/s over ${measured.seconds.toFixed(1)} s (${measured.retries} retried requests); /health p99 ${measured.healthP99Ms.toFixed(1)} ms (${measured.healthSamples} polls, ${measured.healthFailures} failed); event-loop delay p99 ${measured.eventLoopDelayP99Ms.toFixed(1)} ms, max ${measured.eventLoopDelayMaxMs.toFixed(0)} ms; peak RSS ${measured.peakRssMiB.toFixed(0)} MiB`);
   }
   const onnx = figures.onnx!;
   const transformers = figures.transformers!;
