@@ -71,7 +71,6 @@ function errorMessage(error: unknown): string {
 export async function runComparison(context: CompareContext, events: CompareEvents = {}): Promise<ResultsIndex> {
   const { settings } = context;
   const resultsDir = resolve(settings.resultsDir);
-  await mkdir(resultsDir, { recursive: true });
   const now = new Date().toISOString();
   const index: ResultsIndex = {
     schemaVersion: 1,
@@ -94,9 +93,13 @@ export async function runComparison(context: CompareContext, events: CompareEven
     parity: { threshold: settings.parityThreshold, samples: [], errors: [] },
     runs: [],
   };
-  const archived = await archivePreviousIndex(resultsDir);
+  const archived = await resultsWrite(resultsDir, async () => {
+    await mkdir(resultsDir, { recursive: true });
+    const previous = await archivePreviousIndex(resultsDir);
+    await writeResultsIndex(resultsDir, index);
+    return previous;
+  });
   if (archived) events.onNote?.(`kept the previous comparison's index as ${archived}`);
-  await writeResultsIndex(resultsDir, index);
 
   const plan = settings.backends.flatMap((backend) =>
     settings.batchSizes.flatMap((batchSize) => Array.from({ length: settings.repeats }, (_, r) => ({ backend, batchSize, repeat: r + 1 }))),
@@ -107,10 +110,22 @@ export async function runComparison(context: CompareContext, events: CompareEven
     events.onRunStart?.(run);
     const entry = await executeRun(context, run, index, resultsDir, events);
     index.runs.push(entry);
-    await writeResultsIndex(resultsDir, index);
+    await resultsWrite(resultsDir, () => writeResultsIndex(resultsDir, index));
     events.onRunEnd?.(run, entry);
   }
   return index;
+}
+
+/**
+ * A results directory that cannot be written (read-only, full) ends the comparison with one clear
+ * message; the index already on disk (written atomically) still lists every run finished before.
+ */
+async function resultsWrite<T>(resultsDir: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw new Error(`cannot write results to ${resultsDir}: ${errorMessage(error)}`, { cause: error });
+  }
 }
 
 async function executeRun(context: CompareContext, run: RunIdentity, index: ResultsIndex, resultsDir: string, events: CompareEvents): Promise<RunEntry> {

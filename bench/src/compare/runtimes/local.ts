@@ -12,6 +12,8 @@ const CLI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli.js'
 export interface LocalRuntimeOptions {
   /** Time between SIGTERM and SIGKILL when stopping. */
   readonly stopGraceMs?: number;
+  /** A fixed port instead of one the OS picks (a port in use then fails the start-up clearly). */
+  readonly port?: number;
 }
 
 /** Runs each backend as `node bench/dist/src/cli.js serve ...`, a child process of this one. */
@@ -20,7 +22,7 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
   return {
     name: 'local',
     async start(launch: BackendLaunch): Promise<RunningBackend> {
-      const port = await findFreePort();
+      const port = options.port ?? (await findFreePort());
       await mkdir(dirname(launch.logPath), { recursive: true });
       const log = createWriteStream(launch.logPath, { flags: 'a' });
       const args = [CLI_PATH, 'serve', '--backend', launch.backend, '--model', resolve(launch.modelDir), '--model-id', launch.modelId, '--port', String(port), '--host', '127.0.0.1'];
@@ -29,6 +31,12 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.pipe(log, { end: false });
       child.stderr.pipe(log, { end: false });
+      // A log that cannot be written (disk full) must not crash the comparison: the backend's
+      // output is dropped from then on, and the run fails where its results cannot be written.
+      log.on('error', () => {
+        child.stdout.unpipe(log).resume();
+        child.stderr.unpipe(log).resume();
+      });
 
       let stopping = false;
       const closed = new Promise<BackendExit>((resolveExit) => {
@@ -38,7 +46,7 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
         });
         child.once('close', (code, signal) => resolveExit({ code, signal }));
       });
-      const logFlushed = closed.then(() => new Promise<void>((done) => log.end(done)));
+      const logFlushed = closed.then(() => new Promise<void>((done) => (log.destroyed ? done() : log.end(() => done()))));
       // Unexpected exits only: after stop() this never settles, so a clean shutdown is not a crash.
       const exited = logFlushed.then(() => (stopping ? new Promise<never>(() => {}) : closed));
       const logTail = async (lines?: number) => readLogTail(launch.logPath, lines);
