@@ -182,10 +182,12 @@ type KeyCheck = (ctx: Context, next: Next) => Promise<unknown>;
  */
 function bearerCheck(apiKey: string | undefined): KeyCheck {
   const digest = (text: string) => createHash('sha256').update(text).digest();
-  const expected = apiKey === undefined ? undefined : digest(`Bearer ${apiKey}`);
+  const expected = apiKey === undefined ? undefined : digest(apiKey);
   return async (ctx, next) => {
     if (expected !== undefined) {
-      if (!timingSafeEqual(digest(ctx.get('authorization')), expected)) {
+      // The scheme name is case-insensitive (RFC 9110); the token is compared exactly.
+      const token = /^bearer +(\S+) *$/i.exec(ctx.get('authorization'))?.[1];
+      if (token === undefined || !timingSafeEqual(digest(token), expected)) {
         throw new EmbedError('unauthorized', 'a valid "Authorization: Bearer <api key>" header is required');
       }
     }

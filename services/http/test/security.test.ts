@@ -76,6 +76,7 @@ describe('API key (Bearer) and secret-free logs', () => {
     }
     assert.equal((await fetch(`${url}/info`)).status, 401);
     assert.equal((await postJson(`${url}/embed`, { texts: ['a'] }, authorized)).status, 200);
+    assert.equal((await postJson(`${url}/embed`, { texts: ['a'] }, { authorization: `bearer ${API_KEY}` })).status, 200, 'the scheme is case-insensitive');
     assert.equal((await postJson(`${url}/v1/embeddings`, { input: 'a' }, authorized)).status, 200);
     assert.equal((await fetch(`${url}/info`, { headers: authorized })).status, 200);
   });
