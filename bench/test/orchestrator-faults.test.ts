@@ -1,7 +1,8 @@
 /**
  * Orchestrator faults (issue 8): embedbench compare on the local runtime with the tiny model, short
  * runs, against a port already in use, a read-only results disk and a full one (real tmpfs mounts:
- * the tests run as root, which chmod would not stop). The crash mid-run case lives in compare-local.
+ * the tests run as root, which chmod would not stop), and a backend killed during its warm-up
+ * (compare-local covers a kill during the measured load).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -52,13 +53,14 @@ async function mountTmpfs(name: string, options: string): Promise<string> {
   return dir;
 }
 
-function context(resultsDir: string, overrides: { backends?: string[]; batchSizes?: number[]; runtime?: LocalRuntimeOptions } = {}): CompareContext {
+function context(resultsDir: string, overrides: { backends?: string[]; batchSizes?: number[]; warmupSeconds?: number; runtime?: LocalRuntimeOptions } = {}): CompareContext {
   const settings = {
     ...parseCompareOptions({ model: TINY_MODEL, data: passagesPath, warmup: '0', maxConcurrentRequests: '2', driver: 'builtin', startupTimeoutSeconds: '60' }),
     resultsDir,
     backends: overrides.backends ?? ['onnx'],
     batchSizes: overrides.batchSizes ?? [2],
     durationSeconds: 1,
+    warmupSeconds: overrides.warmupSeconds ?? 0,
   };
   return {
     settings,
@@ -145,6 +147,30 @@ test('a results disk that fills up mid-comparison: clear error, finished runs ke
   const message = outcome.error?.message ?? outcome.index?.runs[1]?.error ?? '';
   assert.match(message, /no space left|ENOSPC/i, `a clear error, got ${JSON.stringify(message)}`);
   assert.ok(!files.some((file) => file.endsWith('.tmp')), 'no temporary file is left behind');
+});
+
+test('a backend killed during its warm-up: that run fails as a crash, writes no result, the next run starts a fresh backend', { timeout: 90_000 }, async () => {
+  const resultsDir = join(workDir, 'killed-in-warm-up');
+  let killedPid: number | undefined;
+  const pids: number[] = [];
+  const index = await runComparison(context(resultsDir, { batchSizes: [1, 2], warmupSeconds: 3 }), {
+    onBackendReady: (_run, backend) => pids.push(backend.pid!),
+    onProgress: (progress) => {
+      if (killedPid !== undefined || progress.phase !== 'warm-up' || progress.elapsedSeconds < 0.5) return;
+      killedPid = pids[0];
+      process.kill(killedPid!, 'SIGKILL');
+    },
+  });
+  assert.ok(killedPid !== undefined, 'the crash was injected during the warm-up');
+  const [crashed, next] = index.runs;
+  assert.equal(crashed?.status, 'failed');
+  assert.match(crashed?.error ?? '', /crashed mid-run \(killed by SIGKILL\)/);
+  assert.equal(crashed?.stressFile, undefined);
+  assert.equal(crashed?.gpuFile, undefined, 'no GPU recording for a load that never started');
+  assert.equal(next?.status, 'completed');
+  assert.notEqual(pids[1], killedPid, 'the next run has its own backend process');
+  const files = await assertEveryJsonParses(resultsDir);
+  assert.deepEqual(files.filter((file) => file.startsWith('stress_')), [next!.stressFile]);
 });
 
 async function fillDisk(path: string): Promise<void> {
