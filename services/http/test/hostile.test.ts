@@ -113,10 +113,10 @@ const CORPUS: HostileCase[] = [
   { name: 'oversized headers', pieces: [requestBytes('GET', '/health', { 'X-Filler': 'x'.repeat(64 * 1024) })], status: 431, errorType: 'malformed_request' },
 ];
 
-function serve(extra: string[]): Promise<RunningServer> {
+function serve(extra: string[], backend: 'onnx' | 'transformers' = 'onnx'): Promise<RunningServer> {
   return runServer(
     [
-      '--backend', 'onnx', '--model', TINY_MODERNBERT, '--port', '0', '--execution-providers', 'cpu', '--workers', '1',
+      '--backend', backend, '--model', TINY_MODERNBERT, '--port', '0', '--execution-providers', 'cpu', '--workers', '1',
       '--intra-op-threads', '1', '--log-level', 'silent', '--body-timeout', String(BODY_TIMEOUT_MS), ...extra,
     ],
     {},
@@ -136,36 +136,38 @@ function assertAnswer(response: RawResponse, expected: HostileCase): void {
   expected.check?.(response);
 }
 
-describe('hostile requests against the onnx service (embedbench serve entry point)', () => {
-  let server: RunningServer;
-  before(async () => {
-    server = await serve(['--payload-limit', String(PAYLOAD_LIMIT)]);
-  });
-  after(() => server.shutdown());
-
-  for (const hostile of CORPUS) {
-    it(`answers ${hostile.status} to ${hostile.name}`, async () => {
-      assertAnswer(await rawRequest(server.url!, hostile.pieces, hostile.gapMs), hostile);
+for (const backend of ['onnx', 'transformers'] as const) {
+  describe(`hostile requests against the ${backend} service (embedbench serve entry point)`, () => {
+    let server: RunningServer;
+    before(async () => {
+      server = await serve(['--payload-limit', String(PAYLOAD_LIMIT)], backend);
     });
-  }
+    after(() => server.shutdown());
 
-  it('is still healthy afterwards, serves a normal request, nothing was polluted, and /metrics shows no 5xx', async () => {
-    assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype was not polluted');
-    const health = await fetch(`${server.url}/health`);
-    assert.equal(health.status, 200);
-    const normal = await fetch(`${server.url}/embed`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ texts: ['after the storm'] }),
+    for (const hostile of CORPUS) {
+      it(`answers ${hostile.status} to ${hostile.name}`, async () => {
+        assertAnswer(await rawRequest(server.url!, hostile.pieces, hostile.gapMs), hostile);
+      });
+    }
+
+    it('is still healthy afterwards, serves a normal request, nothing was polluted, and /metrics shows no 5xx', async () => {
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype was not polluted');
+      const health = await fetch(`${server.url}/health`);
+      assert.equal(health.status, 200);
+      const normal = await fetch(`${server.url}/embed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ texts: ['after the storm'] }),
+      });
+      assert.equal(normal.status, 200);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const serverErrors = metrics.split('\n').filter((line) => /^embedbench_http_requests_total\{.*status="5\d\d"/.test(line));
+      assert.deepEqual(serverErrors, [], 'no request was answered 5xx');
+      const clientErrors = metrics.split('\n').filter((line) => /^embedbench_http_requests_total\{.*status="4\d\d"/.test(line));
+      assert.ok(clientErrors.length > 0, 'the 4xx answers were counted');
     });
-    assert.equal(normal.status, 200);
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const serverErrors = metrics.split('\n').filter((line) => /^embedbench_http_requests_total\{.*status="5\d\d"/.test(line));
-    assert.deepEqual(serverErrors, [], 'no request was answered 5xx');
-    const clientErrors = metrics.split('\n').filter((line) => /^embedbench_http_requests_total\{.*status="4\d\d"/.test(line));
-    assert.ok(clientErrors.length > 0, 'the 4xx answers were counted');
   });
-});
+}
 
 describe('hostile requests with raised limits', () => {
   it('serves 10,000 tiny strings in one request when --max-client-batch allows it', async () => {
