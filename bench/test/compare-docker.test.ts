@@ -1,12 +1,12 @@
 /**
  * The docker runtime against a real Docker Engine API: podman's compatible socket here. It needs the
- * socket and the CPU images, which take minutes to build, so CI runs it only when they are present
- * (the skip says so); set EMBEDBENCH_REQUIRE_DOCKER=1 to make their absence a failure. From scratch:
+ * socket and the CPU images, which CI builds with scripts/setup-images.sh; their absence fails the
+ * test in CI and is a visible skip elsewhere (deploy-support's rule). From scratch:
  *
  *   bash scripts/setup-podman.sh && bash scripts/make-base-images.sh
  *   docker/build-images.sh --engine podman --variant cpu -- \
  *     --build-arg NODE_IMAGE=localhost/embedbench-node-base:20 --build-arg CPU_IMAGE=localhost/embedbench-debian-base:bookworm
- *   npx tsc -b bench && EMBEDBENCH_REQUIRE_DOCKER=1 DOCKER_HOST=unix:///run/embedbench-podman.sock \
+ *   npx tsc -b bench && DOCKER_HOST=unix:///run/embedbench-podman.sock \
  *     node --test bench/dist/test/compare-docker.test.js
  */
 import assert from 'node:assert/strict';
@@ -25,6 +25,7 @@ import { runComparison } from '../src/compare/orchestrator.js';
 import { defaultImage, dockerRuntime } from '../src/compare/runtimes/docker.js';
 import { BackendStartError } from '../src/compare/runtimes/types.js';
 import { PassageGenerator } from '../src/text/passages.js';
+import { missingPrerequisite } from './deploy-support.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const TINY_MODEL = join(REPO_ROOT, '.cache/test-models/modernbert-tiny');
@@ -32,7 +33,7 @@ const DOCKER_HOST = process.env.DOCKER_HOST ?? 'unix:///run/embedbench-podman.so
 const BACKENDS = ['transformers', 'onnx'];
 
 /** Why the engine cannot run this test, or undefined when it can. */
-async function missingPrerequisite(docker: Docker): Promise<string | undefined> {
+async function whyDockerUnavailable(docker: Docker): Promise<string | undefined> {
   try {
     await docker.ping();
   } catch (error) {
@@ -52,12 +53,7 @@ async function missingPrerequisite(docker: Docker): Promise<string | undefined> 
 test('compare with the docker runtime through the Docker Engine API (podman socket)', { timeout: 300_000 }, async (t) => {
   process.env.DOCKER_HOST = DOCKER_HOST;
   const docker = new Docker();
-  const missing = await missingPrerequisite(docker);
-  if (missing) {
-    if (process.env.EMBEDBENCH_REQUIRE_DOCKER === '1') assert.fail(missing);
-    t.skip(missing);
-    return;
-  }
+  if (missingPrerequisite(t, await whyDockerUnavailable(docker))) return;
   const workDir = await mkdtemp(join(tmpdir(), 'embedbench-docker-'));
   try {
     const generator = new PassageGenerator(5);
