@@ -8,6 +8,8 @@ import type { Context, Next } from 'koa';
 import { DEFAULT_BODY_TIMEOUT_MS, type AuthExemptableRoute } from '@embedbench/core/config';
 import type { Logger } from 'pino';
 import { readJsonBody } from './body.js';
+import { cors } from './cors.js';
+import { playground } from './playground.js';
 import { parseEmbedBody, parseOpenAiBody } from './schemas.js';
 import { STATUS_BY_ERROR_TYPE } from './status.js';
 
@@ -143,6 +145,8 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
     };
   });
 
+  app.use(cors());
+  app.use(playground());
   app.use(router.routes());
   // Without throwing, the router answers 405 with the Allow header; the error boundary adds the JSON body.
   app.use(router.allowedMethods());
