@@ -32,7 +32,7 @@ interface ClientTiming {
 interface PromResponse {
   status: string;
   error?: string;
-  data: { resultType: string; result: { metric: Record<string, string>; values?: [number, string][] }[] } | string[];
+  data: { resultType: string; result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[] } | string[];
 }
 
 async function promApi(prometheus: Running, path: string, params: Record<string, string>): Promise<PromResponse> {
@@ -147,6 +147,13 @@ describe('dashboards on a real Prometheus scraping the running services', { time
       'dcgm-exporter:9400': `127.0.0.1:${await freePort()}`,
     });
 
+    // Prometheus applies new targets only every few seconds; counters first seen after the load would show no increase.
+    await waitFor('the first scrapes of both services', async () => {
+      const response = await promApi(prometheus!, '/api/v1/query', { query: 'count(up{job="embedbench"} == 1)' });
+      const result = typeof response.data === 'object' && !Array.isArray(response.data) ? response.data.result : [];
+      return Number(result[0]?.value?.[1]) === BACKENDS.length ? true : undefined;
+    });
+
     const dataset = join(workDir, 'passages.jsonl');
     await writeFile(dataset, passages(64).map((text, i) => JSON.stringify({ pid: String(i), text })).join('\n') + '\n');
     for (const line of await Promise.all(BACKENDS.map((backend) => runDriver(services.get(backend)!.url, backend, dataset, join(workDir, `${backend}.result.json`))))) {
@@ -200,7 +207,9 @@ describe('dashboards on a real Prometheus scraping the running services', { time
           gpuPanels += 1;
           continue;
         }
-        responses.forEach((response, i) => assert.ok(hasData(response), `${file} "${panel.title}" (${panel.source}) has no data for: ${panel.exprs[i]}`));
+        responses.forEach((response, i) =>
+          assert.ok(hasData(response), `${file} "${panel.title}" (${panel.source}) has no data for: ${panel.exprs[i]}\n${JSON.stringify(response.data).slice(0, 2000)}`),
+        );
       }
     }
     assert.ok(gpuPanels > 0);
