@@ -11,24 +11,17 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
-import { parsePassagesJsonl } from '@embedbench/loadtest/passages';
-import { builtinDriver } from '../src/compare/drivers.js';
-import { noGpuSource } from '../src/compare/gpu.js';
-import { parseCompareOptions } from '../src/compare/options.js';
 import { runComparison } from '../src/compare/orchestrator.js';
 import { defaultImage, dockerRuntime } from '../src/compare/runtimes/docker.js';
 import { BackendStartError } from '../src/compare/runtimes/types.js';
-import { PassageGenerator } from '../src/text/passages.js';
+import { TINY_MODEL, tinyModelContext, writeTestPassages } from './compare-support.js';
 import { missingPrerequisite } from './deploy-support.js';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TINY_MODEL = join(REPO_ROOT, '.cache/test-models/modernbert-tiny');
 const DOCKER_HOST = process.env.DOCKER_HOST ?? 'unix:///run/embedbench-podman.sock';
 const BACKENDS = ['transformers', 'onnx'];
 
@@ -56,26 +49,12 @@ test('compare with the docker runtime through the Docker Engine API (podman sock
   if (missingPrerequisite(t, await whyDockerUnavailable(docker))) return;
   const workDir = await mkdtemp(join(tmpdir(), 'embedbench-docker-'));
   try {
-    const generator = new PassageGenerator(5);
-    const passagesPath = join(workDir, 'passages.jsonl');
-    await writeFile(passagesPath, Array.from({ length: 60 }, (_, i) => JSON.stringify({ pid: `d${i}`, text: generator.next() })).join('\n') + '\n');
-    const passages = parsePassagesJsonl(await readFile(passagesPath, 'utf8'), passagesPath);
+    const data = await writeTestPassages(workDir, 60, 5);
     const resultsDir = join(workDir, 'results');
-    const settings = parseCompareOptions({ model: TINY_MODEL, batchSizes: '2', durationSeconds: '2', warmup: '0', maxConcurrentRequests: '2', runtime: 'docker', resultsDir });
+    const context = tinyModelContext(resultsDir, data, { batchSizes: 2, durationSeconds: 2, runtime: 'docker', backends: BACKENDS }, { runtime: dockerRuntime({ docker, stopGraceSeconds: 5 }) });
     const before = new Set((await docker.listContainers({ all: true })).map((container) => container.Id));
 
-    const index = await runComparison({
-      settings,
-      model: { id: 'modernbert-tiny', path: TINY_MODEL, synthetic: true, provenance: 'test' },
-      modelDir: TINY_MODEL,
-      dataset: passagesPath,
-      passages,
-      paritySample: passages.slice(0, 4),
-      runtime: dockerRuntime({ docker, stopGraceSeconds: 5 }),
-      driver: builtinDriver,
-      gpuSource: noGpuSource('no GPU in this test'),
-      useGpu: false,
-    });
+    const index = await runComparison(context);
     assert.deepEqual(index.runs.map((run) => [run.backend, run.status]), [['transformers', 'completed'], ['onnx', 'completed']], JSON.stringify(index.runs.map((run) => run.error)));
     for (const run of index.runs) {
       assert.ok(existsSync(join(resultsDir, run.stressFile!)));

@@ -1,39 +1,28 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parsePassagesJsonl, type Passage } from '@embedbench/loadtest/passages';
-import { builtinDriver } from '../src/compare/drivers.js';
-import { gpuRecordingSchema, noGpuSource } from '../src/compare/gpu.js';
-import { parseCompareOptions } from '../src/compare/options.js';
-import { runComparison, type CompareContext } from '../src/compare/orchestrator.js';
-import { localRuntime } from '../src/compare/runtimes/local.js';
+import { gpuRecordingSchema } from '../src/compare/gpu.js';
+import { runComparison } from '../src/compare/orchestrator.js';
 import { resultsIndexSchema } from '../src/report/results-index.js';
 import { loadResultSchema } from '../src/results/schema.js';
-import { PassageGenerator } from '../src/text/passages.js';
+import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 import { assertNonTrivialPng } from './report-assertions.js';
 
 const execFileAsync = promisify(execFile);
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(REPO_ROOT, 'bench/dist/src/cli.js');
-const TINY_MODEL = join(REPO_ROOT, '.cache/test-models/modernbert-tiny');
 
 let workDir: string;
-let passagesPath: string;
-let passages: Passage[];
+let data: TestPassages;
 
 before(async () => {
   assert.ok(existsSync(join(TINY_MODEL, 'config.json')), `${TINY_MODEL} is missing: the test command synthesizes it before the tests`);
   workDir = await mkdtemp(join(tmpdir(), 'embedbench-compare-'));
-  const generator = new PassageGenerator(11);
-  passagesPath = join(workDir, 'passages.jsonl');
-  await writeFile(passagesPath, Array.from({ length: 120 }, (_, index) => JSON.stringify({ pid: `p${index}`, text: generator.next() })).join('\n') + '\n');
-  passages = parsePassagesJsonl(await readFile(passagesPath, 'utf8'), passagesPath);
+  data = await writeTestPassages(workDir, 120, 11);
 });
 
 after(async () => {
@@ -49,7 +38,7 @@ test('compare end to end: local runtime, both backends, batch sizes 1 and 4, eve
   const { stdout } = await execFileAsync(process.execPath, [
     CLI, 'compare',
     '--model', TINY_MODEL,
-    '--data', passagesPath,
+    '--data', data.path,
     '--config.batch-sizes', '1', '4',
     '--duration-seconds', '2',
     '--warmup', '0.5',
@@ -102,35 +91,12 @@ test('compare end to end: local runtime, both backends, batch sizes 1 and 4, eve
   assert.match(html, /SYNTHETIC weights/);
 });
 
-function context(overrides: Partial<CompareContext> & { resultsDir: string; backends: string[]; batchSizes: number[]; durationSeconds: number }): CompareContext {
-  const settings = {
-    ...parseCompareOptions({ model: TINY_MODEL, data: passagesPath, warmup: '0', maxConcurrentRequests: '2', driver: 'builtin', startupTimeoutSeconds: '60' }),
-    resultsDir: overrides.resultsDir,
-    backends: overrides.backends,
-    batchSizes: overrides.batchSizes,
-    durationSeconds: overrides.durationSeconds,
-  };
-  return {
-    settings,
-    model: { id: 'modernbert-tiny', path: TINY_MODEL, synthetic: true, provenance: 'test' },
-    modelDir: TINY_MODEL,
-    dataset: passagesPath,
-    passages,
-    paritySample: passages.slice(0, 4),
-    runtime: localRuntime({ stopGraceMs: 3000 }),
-    driver: builtinDriver,
-    gpuSource: noGpuSource('no GPU in this test'),
-    useGpu: false,
-    ...overrides,
-  };
-}
-
 test('a backend killed mid-run (real SIGKILL) is recorded as failed with its log tail; the other runs complete', { timeout: 120_000 }, async () => {
   const resultsDir = join(workDir, 'crash');
   let killed = false;
   let killedPid: number | undefined;
   const pids = new Map<string, number | undefined>();
-  const index = await runComparison(context({ resultsDir, backends: ['transformers', 'onnx'], batchSizes: [4], durationSeconds: 4 }), {
+  const index = await runComparison(tinyModelContext(resultsDir, data, { backends: ['transformers', 'onnx'], batchSizes: [4], durationSeconds: 4 }), {
     onBackendReady: (run, backend) => pids.set(run.backend, backend.pid),
     onProgress: (progress) => {
       if (killed || progress.backend !== 'transformers' || progress.phase !== 'load' || progress.elapsedSeconds < 1) return;
@@ -160,7 +126,7 @@ test('a backend that cannot start fails fast with its log tail, and the next bac
   const emptyModel = join(workDir, 'empty-model');
   await mkdir(emptyModel);
   const started = Date.now();
-  const index = await runComparison(context({ resultsDir, backends: ['onnx', 'transformers'], batchSizes: [2], durationSeconds: 1, modelDir: emptyModel }));
+  const index = await runComparison(tinyModelContext(resultsDir, data, { backends: ['onnx', 'transformers'], batchSizes: [2], durationSeconds: 1 }, { modelDir: emptyModel }));
   assert.deepEqual(index.runs.map((run) => [run.backend, run.status]), [['onnx', 'failed'], ['transformers', 'failed']]);
   for (const run of index.runs) {
     assert.match(run.error ?? '', /failed to start: .*exited before becoming healthy/);
@@ -170,7 +136,7 @@ test('a backend that cannot start fails fast with its log tail, and the next bac
 
   // A second comparison into the same directory keeps the first one's index under another name.
   const notes: string[] = [];
-  await runComparison(context({ resultsDir, backends: ['onnx'], batchSizes: [2], durationSeconds: 1, modelDir: emptyModel }), { onNote: (note) => notes.push(note) });
+  await runComparison(tinyModelContext(resultsDir, data, { backends: ['onnx'], batchSizes: [2], durationSeconds: 1 }, { modelDir: emptyModel }), { onNote: (note) => notes.push(note) });
   const archived = (await readdir(resultsDir)).filter((file) => /^results_index\.previous-\d{8}_\d{6}\.json$/.test(file));
   assert.equal(archived.length, 1);
   assert.match(notes.join('\n'), new RegExp(archived[0]!.replace(/\./g, '\\.')));

@@ -11,32 +11,24 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { builtinDriver } from '../src/compare/drivers.js';
-import { noGpuSource } from '../src/compare/gpu.js';
-import { parseCompareOptions } from '../src/compare/options.js';
 import { runComparison, type CompareContext } from '../src/compare/orchestrator.js';
 import { localRuntime, type LocalRuntimeOptions } from '../src/compare/runtimes/local.js';
 import { resultsIndexSchema } from '../src/report/results-index.js';
 import { loadResultSchema } from '../src/results/schema.js';
+import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 
 const execFileAsync = promisify(execFile);
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = join(REPO_ROOT, 'bench/dist/src/cli.js');
-const TINY_MODEL = join(REPO_ROOT, '.cache/test-models/modernbert-tiny');
-const passages = Array.from({ length: 32 }, (_, index) => ({ pid: `p${index}`, text: `passage ${index} about rivers and hills` }));
-
 let workDir: string;
-let passagesPath: string;
+let data: TestPassages;
 const mounts: string[] = [];
 
 before(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'embedbench-orchestrator-faults-'));
-  passagesPath = join(workDir, 'passages.jsonl');
-  await writeFile(passagesPath, passages.map((passage) => JSON.stringify(passage)).join('\n') + '\n');
+  data = await writeTestPassages(workDir, 32, 3);
 });
 
 after(async () => {
@@ -53,27 +45,8 @@ async function mountTmpfs(name: string, options: string): Promise<string> {
   return dir;
 }
 
-function context(resultsDir: string, overrides: { backends?: string[]; batchSizes?: number[]; warmupSeconds?: number; runtime?: LocalRuntimeOptions } = {}): CompareContext {
-  const settings = {
-    ...parseCompareOptions({ model: TINY_MODEL, data: passagesPath, warmup: '0', maxConcurrentRequests: '2', driver: 'builtin', startupTimeoutSeconds: '60' }),
-    resultsDir,
-    backends: overrides.backends ?? ['onnx'],
-    batchSizes: overrides.batchSizes ?? [2],
-    durationSeconds: 1,
-    warmupSeconds: overrides.warmupSeconds ?? 0,
-  };
-  return {
-    settings,
-    model: { id: 'modernbert-tiny', path: TINY_MODEL, synthetic: true, provenance: 'test' },
-    modelDir: TINY_MODEL,
-    dataset: passagesPath,
-    passages,
-    paritySample: passages.slice(0, 4),
-    runtime: localRuntime({ stopGraceMs: 3000, ...overrides.runtime }),
-    driver: builtinDriver,
-    gpuSource: noGpuSource('no GPU in this test'),
-    useGpu: false,
-  };
+function context(resultsDir: string, options: Record<string, unknown> = {}, runtime?: LocalRuntimeOptions): CompareContext {
+  return tinyModelContext(resultsDir, data, { backends: ['onnx'], batchSizes: [2], durationSeconds: 1, ...options }, { runtime: localRuntime({ stopGraceMs: 3000, ...runtime }) });
 }
 
 /** Every JSON file left in the directory tree parses; returns their names. */
@@ -93,7 +66,7 @@ test('a port already in use: the run fails with a clear error naming the port, t
   const { port } = squatter.address() as AddressInfo;
   try {
     const resultsDir = join(workDir, 'port-in-use');
-    const index = await runComparison(context(resultsDir, { backends: ['onnx', 'transformers'], runtime: { port } }));
+    const index = await runComparison(context(resultsDir, { backends: ['onnx', 'transformers'] }, { port }));
     assert.deepEqual(index.runs.map((run) => [run.backend, run.status]), [['onnx', 'failed'], ['transformers', 'failed']]);
     for (const run of index.runs) {
       assert.match(run.error ?? '', /^failed to start: /);
@@ -110,7 +83,7 @@ test('a read-only results disk: compare exits non-zero at once with one clear li
   const resultsDir = await mountTmpfs('read-only', 'ro,size=1m');
   const started = Date.now();
   const failure = await execFileAsync(process.execPath, [
-    CLI, 'compare', '--model', TINY_MODEL, '--data', passagesPath, '--backends', 'onnx', '--config.batch-sizes', '1',
+    CLI, 'compare', '--model', TINY_MODEL, '--data', data.path, '--backends', 'onnx', '--config.batch-sizes', '1',
     '--duration-seconds', '1', '--warmup', '0', '--driver', 'builtin', '--results-dir', resultsDir,
   ]).then(
     () => assert.fail('compare succeeded on a read-only results directory'),
@@ -153,7 +126,7 @@ test('a backend killed during its warm-up: that run fails as a crash, writes no 
   const resultsDir = join(workDir, 'killed-in-warm-up');
   let killedPid: number | undefined;
   const pids: number[] = [];
-  const index = await runComparison(context(resultsDir, { batchSizes: [1, 2], warmupSeconds: 3 }), {
+  const index = await runComparison(context(resultsDir, { batchSizes: [1, 2], warmup: 3 }), {
     onBackendReady: (_run, backend) => pids.push(backend.pid!),
     onProgress: (progress) => {
       if (killedPid !== undefined || progress.phase !== 'warm-up' || progress.elapsedSeconds < 0.5) return;
