@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import * as compare from './commands/compare.js';
-import * as load from './commands/load.js';
 import * as data from './commands/data.js';
+import * as load from './commands/load.js';
 import * as model from './commands/model.js';
 import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
