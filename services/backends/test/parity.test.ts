@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { cosineSimilarity } from '@embedbench/core/pooling';
 import { after, before, describe, it } from 'node:test';
 import type { Backend } from '@embedbench/core/backend';
 import { createBackend } from '../src/registry.js';
-import { backendOptions, cosine, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
+import { backendOptions, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
 
 /** Small enough that several texts are cut, so both backends' truncation is compared too. */
 const MAX_INPUT_TOKENS = 24;
@@ -26,7 +27,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
       assert.equal(fromOnnx.length, texts.length);
       assert.equal(fromTransformers.length, texts.length);
       texts.forEach((text, i) => {
-        const similarity = cosine(fromOnnx[i]!, fromTransformers[i]!);
+        const similarity = cosineSimilarity(fromOnnx[i]!, fromTransformers[i]!);
         assert.ok(similarity >= 0.9999, `cosine ${similarity} < 0.9999 for ${JSON.stringify(text.slice(0, 40))}`);
       });
     }

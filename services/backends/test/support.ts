@@ -63,19 +63,6 @@ export async function copyModel(modelDir: string): Promise<{ dir: string; remove
   return { dir, remove: () => rm(parent, { recursive: true, force: true }) };
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    normA += a[i]! * a[i]!;
-    normB += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(normA * normB);
-}
-
 /** Finite values, the model's width, and a non-zero norm (so the core can normalize the row). */
 export function assertEmbeddingRow(row: Float32Array | undefined, hiddenSize: number): void {
   assert.ok(row, 'missing embedding row');
