@@ -18,7 +18,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
 
     before(async () => {
       const info = await backend.start();
-      assert.deepEqual(info, { backend: 'onnx', executionProvider: 'cpu', dtype: 'fp32', gpuAvailable: false, parallelism: 2 });
+      assert.deepEqual(info, { backend: 'onnx', executionProvider: 'cpu', dtype: 'fp32', gpuAvailable: false, parallelism: 2, maxBatchTokens: 1024 });
     });
     after(() => backend.close());
 

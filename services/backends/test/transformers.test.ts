@@ -13,7 +13,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
 
     before(async () => {
       const info = await backend.start();
-      assert.deepEqual(info, { backend: 'transformers', executionProvider: 'cpu', dtype: 'fp32', gpuAvailable: false, parallelism: 1 });
+      assert.deepEqual(info, { backend: 'transformers', executionProvider: 'cpu', dtype: 'fp32', gpuAvailable: false, parallelism: 1, maxBatchTokens: 1024 });
     });
     after(() => backend.close());
 

@@ -21,6 +21,11 @@ export interface BackendInfo {
   readonly gpuAvailable: boolean;
   /** Number of batches the backend can run at the same time (worker threads). */
   readonly parallelism: number;
+  /**
+   * The token budget of one batch (rows x longest row) this backend runs fastest with on its
+   * device; the queue uses it unless the operator sets --max-batch-tokens.
+   */
+  readonly maxBatchTokens: number;
 }
 
 /** A backend's own view of whether it can serve, e.g. false while a crashed worker restarts. */

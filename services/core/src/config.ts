@@ -56,7 +56,7 @@ export const SERVE_FLAGS = {
   'model-id': { description: 'model name reported by the API (default: the --model value)' },
   port: { description: 'TCP port (default 8000 for transformers, 8002 for onnx; 0 picks a free port)' },
   host: { description: 'address to bind (default 127.0.0.1; containers set 0.0.0.0)' },
-  'max-batch-tokens': { description: 'token budget of one batch, counted as rows x longest row (default 16384)' },
+  'max-batch-tokens': { description: 'token budget of one batch, counted as rows x longest row (default: the backend\'s, 1024 on CPU, 16384 on GPU)' },
   'max-batch-requests': { description: 'most requests coalesced into one batch (default 32)' },
   'max-client-batch': { description: 'most texts in one request (default 256)' },
   'max-queue': { description: 'most requests admitted (queued or running) before answering 429 (default 512)' },
@@ -107,7 +107,7 @@ const serveSchema = z.object({
   'model-id': z.string().min(1).optional(),
   port: z.coerce.number().int().min(0).max(65535).optional(),
   host: z.string().min(1).default('127.0.0.1'),
-  'max-batch-tokens': positiveInt.default(16384),
+  'max-batch-tokens': positiveInt.optional(),
   'max-batch-requests': positiveInt.default(32),
   'max-client-batch': positiveInt.default(256),
   'max-queue': positiveInt.default(512),
@@ -141,7 +141,7 @@ export interface ServeConfig {
   readonly modelId: string;
   readonly port: number;
   readonly host: string;
-  readonly batching: BatchingConfig;
+  readonly batching: BatchingSettings;
   readonly maxClientBatch: number;
   /** Explicit cap on input tokens; the model's own maximum applies when unset. */
   readonly maxInputTokens: number | undefined;
@@ -168,6 +168,9 @@ export interface BatchingConfig {
   /** Requests admitted (waiting or running) at once; more answer 'overloaded'. */
   readonly maxQueue: number;
 }
+
+/** Batching as configured: an unset token budget is left to the backend (BackendInfo.maxBatchTokens). */
+export type BatchingSettings = Omit<BatchingConfig, 'maxBatchTokens'> & { readonly maxBatchTokens: number | undefined };
 
 export class ConfigError extends Error {
   constructor(message: string) {

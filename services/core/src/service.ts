@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Backend, BackendInfo } from './backend.js';
-import type { BatchingConfig } from './config.js';
+import type { BatchingConfig, BatchingSettings } from './config.js';
 import { EmbedError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
 import { BatchQueue, type PhaseTimings } from './queue.js';
@@ -20,7 +20,7 @@ export interface EmbeddingServiceOptions {
   readonly modelDir: string;
   /** Display name of the model. */
   readonly modelId: string;
-  readonly batching: BatchingConfig;
+  readonly batching: BatchingSettings;
   /** Most texts accepted in one request. */
   readonly maxClientBatch: number;
   /** Caps the model's own maximum input length when set. */
@@ -57,7 +57,7 @@ export interface ServiceInfo {
   readonly embeddingDim: number | undefined;
   readonly maxInputTokens: number | undefined;
   readonly maxClientBatch: number;
-  readonly batching: BatchingConfig & { readonly parallelism: number | undefined };
+  readonly batching: BatchingSettings & { readonly parallelism: number | undefined };
   readonly version: string;
 }
 
@@ -71,6 +71,7 @@ export class EmbeddingService {
   private backendInfo: BackendInfo | undefined;
   private tokenizer: TextTokenizer | undefined;
   private queue: BatchQueue | undefined;
+  private batching: BatchingConfig | undefined;
   private embeddingDim: number | undefined;
   /** Message of the last failed batch, until a batch succeeds. */
   private lastFailure: string | undefined;
@@ -109,7 +110,8 @@ export class EmbeddingService {
     const { backend, modelDir, logger } = this.options;
     this.tokenizer = await TextTokenizer.load(modelDir, { maxInputTokens: this.options.maxInputTokens });
     this.backendInfo = await backend.start();
-    this.queue = new BatchQueue(backend, this.options.batching, this.backendInfo.parallelism, this.metrics, (error) =>
+    this.batching = { ...this.options.batching, maxBatchTokens: this.options.batching.maxBatchTokens ?? this.backendInfo.maxBatchTokens };
+    this.queue = new BatchQueue(backend, this.batching, this.backendInfo.parallelism, this.metrics, (error) =>
       this.recordBatchOutcome(error),
     );
     const [probe] = await this.queue.enqueue({
@@ -133,7 +135,7 @@ export class EmbeddingService {
       embeddingDim: this.embeddingDim,
       maxInputTokens: this.tokenizer?.maxInputTokens,
       maxClientBatch: this.options.maxClientBatch,
-      batching: { ...this.options.batching, parallelism: this.backendInfo?.parallelism },
+      batching: { ...(this.batching ?? this.options.batching), parallelism: this.backendInfo?.parallelism },
       version: this.options.version,
     };
   }

@@ -97,7 +97,7 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
       max_client_batch: info.maxClientBatch,
       batching: {
         enabled: info.batching.enabled,
-        max_batch_tokens: info.batching.maxBatchTokens,
+        max_batch_tokens: info.batching.maxBatchTokens ?? null,
         max_batch_requests: info.batching.maxBatchRequests,
         max_queue: info.batching.maxQueue,
         parallelism: info.batching.parallelism ?? null,

@@ -14,8 +14,14 @@ describe('runServer', () => {
     const server = await runServer(['--backend', 'onnx', '--model', TINY_MODERNBERT, '--port', '0', '--max-input-tokens', '64', '--execution-providers', 'cpu'], quiet);
     const url = server.url!;
     assert.equal((await fetch(`${url}/health`)).status, 200);
-    const info = (await (await fetch(`${url}/info`)).json()) as { backend: string; model: string; max_input_tokens: number };
+    const info = (await (await fetch(`${url}/info`)).json()) as {
+      backend: string;
+      model: string;
+      max_input_tokens: number;
+      batching: { max_batch_tokens: number };
+    };
     assert.deepEqual([info.backend, info.model, info.max_input_tokens], ['onnx', 'modernbert-tiny', 64]);
+    assert.equal(info.batching.max_batch_tokens, 1024, 'without --max-batch-tokens the queue takes the CPU backend\'s budget');
 
     const metrics = server.service!.metrics;
     const tokenizedBefore = await histogramCount(metrics.tokenizationDuration);

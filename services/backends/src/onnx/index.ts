@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend, BackendHealth, BackendInfo, TokenizedBatch } from '@embedbench/core/backend';
 import type { BackendOptions, ExecutionProvider } from '@embedbench/core/config';
-import { detectGpu } from '../gpu.js';
+import { batchTokenBudget, detectGpu } from '../gpu.js';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
 import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';
 import { InferenceWorker, WorkerLoadError } from './pool.js';
@@ -78,6 +78,7 @@ export class OnnxBackend implements Backend {
       dtype: ready!.dtype,
       gpuAvailable: detectGpu(),
       parallelism: this.workers.length,
+      maxBatchTokens: batchTokenBudget(GPU_PROVIDERS.has(ready!.provider)),
     };
     logger.info({ ...info, modelFile: ready!.modelFile, intraOpThreads: this.options.intraOpThreads }, 'onnx backend ready');
     return info;

@@ -1,7 +1,7 @@
 import { env, mean_pooling, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Backend, BackendInfo, TokenizedBatch } from '@embedbench/core/backend';
 import type { BackendOptions } from '@embedbench/core/config';
-import { detectGpu } from '../gpu.js';
+import { batchTokenBudget, detectGpu } from '../gpu.js';
 import { ModelLoadError, readModelConfig, requireModelFile } from '../model-files.js';
 
 env.allowRemoteModels = false;
@@ -39,7 +39,14 @@ class TransformersBackend implements Backend {
       await this.close();
       throw new ModelLoadError(`cannot load the transformers pipeline from ${modelDir}: ${(error as Error).message}`, { cause: error });
     }
-    const info: BackendInfo = { backend: this.name, executionProvider: device, dtype: 'fp32', gpuAvailable, parallelism: 1 };
+    const info: BackendInfo = {
+      backend: this.name,
+      executionProvider: device,
+      dtype: 'fp32',
+      gpuAvailable,
+      parallelism: 1,
+      maxBatchTokens: batchTokenBudget(device === 'cuda'),
+    };
     logger.info(info, 'transformers backend ready');
     return info;
   }
