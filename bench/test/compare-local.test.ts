@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { gpuRecordingSchema } from '../src/compare/gpu.js';
 import { runComparison } from '../src/compare/orchestrator.js';
 import { resultsIndexSchema } from '../src/report/results-index.js';
-import { loadResultSchema } from '../src/results/schema.js';
+import { loadResultSchema } from '../src/load/result-schema.js';
 import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 import { assertNonTrivialPng } from './report-assertions.js';
 

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { THRESHOLDS_FAILED_EXIT_CODE } from '../src/commands/load.js';
 import { progressPrinter } from '../src/load/progress.js';
-import { parseLoadResult } from '../src/results/schema.js';
+import { parseLoadResult } from '../src/load/result-schema.js';
 import { PASSAGES, startFixture } from './load-fixture.js';
 import type { Fixture } from './load-fixture.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CliError } from '../src/errors.js';
 import { runLoad } from '../src/load/driver.js';
 import type { LoadProgress } from '../src/load/driver.js';
-import { loadResultSchema } from '../src/results/schema.js';
+import { loadResultSchema } from '../src/load/result-schema.js';
 import { PASSAGES, startFixture } from './load-fixture.js';
 
 test('closed model: counts, embeddings and server timings agree with what the server saw', async () => {

@@ -4,7 +4,7 @@ import { resultFromK6Summary } from '@embedbench/loadtest/k6-summary';
 import type { K6RunContext, K6SummaryData } from '@embedbench/loadtest/k6-summary';
 import { parseRunParameters } from '@embedbench/loadtest/parameters';
 import { saturationSteps } from '@embedbench/loadtest/schedule';
-import { loadResultSchema, parseLoadResult } from '../src/results/schema.js';
+import { loadResultSchema, parseLoadResult } from '../src/load/result-schema.js';
 
 const trend = (values: Record<string, number>, thresholds?: Record<string, { ok: boolean }>) => ({
   type: 'trend',

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { runComparison, type CompareContext } from '../src/compare/orchestrator.js';
 import { localRuntime, type LocalRuntimeOptions } from '../src/compare/runtimes/local.js';
 import { resultsIndexSchema } from '../src/report/results-index.js';
-import { loadResultSchema } from '../src/results/schema.js';
+import { loadResultSchema } from '../src/load/result-schema.js';
 import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 
 const execFileAsync = promisify(execFile);

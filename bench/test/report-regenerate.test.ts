@@ -12,7 +12,7 @@ import type { ParitySample } from '../src/compare/parity.js';
 import { seriesColour } from '../src/report/plots.js';
 import { generateReport } from '../src/report/generate.js';
 import type { ResultsIndex } from '../src/report/results-index.js';
-import { loadResultSchema, type LoadResult } from '../src/results/schema.js';
+import { loadResultSchema, type LoadResult } from '../src/load/result-schema.js';
 import { assertNonTrivialPng, countPixelsNear } from './report-assertions.js';
 
 const execFileAsync = promisify(execFile);

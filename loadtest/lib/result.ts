@@ -1,7 +1,7 @@
 /**
  * The shape of one load-test result, built here by both drivers (k6's handleSummary and
  * `embedbench load`) so derived figures are computed once. The versioned zod schema that validates
- * it, and documents every field, is bench/src/results/schema.ts; a compile-time check there keeps
+ * it, and documents every field, is bench/src/load/result-schema.ts; a compile-time check there keeps
  * the two identical.
  */
 import type { LatencyStats } from './percentiles.ts';

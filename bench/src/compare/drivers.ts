@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import type { Scenario } from '@embedbench/loadtest/parameters';
 import type { Passage } from '@embedbench/loadtest/passages';
 import { runLoad } from '../load/driver.js';
-import { parseLoadResult, type LoadResult } from '../results/schema.js';
+import { parseLoadResult, type LoadResult } from '../load/result-schema.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -3,7 +3,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Passage } from '@embedbench/loadtest/passages';
 import { writeJsonAtomic } from '../fs/atomic.js';
-import type { LoadResult } from '../results/schema.js';
+import type { LoadResult } from '../load/result-schema.js';
 import { RESULTS_INDEX_FILE, writeResultsIndex, type ResultsIndex, type RunEntry } from '../report/results-index.js';
 import type { LoadDriver, LoadProgress } from './drivers.js';
 import { GpuSampler, type GpuSource } from './gpu.js';

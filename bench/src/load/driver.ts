@@ -30,8 +30,7 @@ import {
 } from '@embedbench/loadtest/schedule';
 import type { ArrivalPlan, SaturationStep } from '@embedbench/loadtest/schedule';
 import { CliError } from '../errors.js';
-import { loadResultSchema } from '../results/schema.js';
-import type { LoadResult } from '../results/schema.js';
+import { loadResultSchema, type LoadResult } from './result-schema.js';
 import { collectEnvironment } from './environment.js';
 import { LatencyRecorder } from './histogram.js';
 import { fetchModelInfo, fetchServiceCounters } from './service.js';

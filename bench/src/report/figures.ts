@@ -1,4 +1,4 @@
-import { parseLoadResult } from '../results/schema.js';
+import { parseLoadResult } from '../load/result-schema.js';
 
 interface LatencyFigures {
   readonly p50: number;
