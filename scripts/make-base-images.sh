@@ -8,6 +8,7 @@
 # exist for the same node version are kept, so reruns take seconds. Needs root (debootstrap, podman).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/apt.sh
 
 DEBIAN_IMAGE=localhost/embedbench-debian-base:bookworm
 NODE_IMAGE=localhost/embedbench-node-base:20
@@ -25,10 +26,7 @@ if podman image exists "$DEBIAN_IMAGE" && podman image exists "$NODE_IMAGE" \
 fi
 
 if [ ! -s "$ROOTFS_TARBALL" ]; then
-  command -v debootstrap >/dev/null || {
-    apt-get -o DPkg::Lock::Timeout=600 update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null
-  }
+  command -v debootstrap >/dev/null || apt_install debootstrap
   # The Debian mirror this machine's apt already uses (deb822 .sources or one-line .list entries).
   mirror=$( (grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null || true) \
     | awk '!/security/ { print $1; exit }')

@@ -7,8 +7,6 @@ if [ -x /usr/bin/chromium ]; then
   echo "setup-chromium: $(/usr/bin/chromium --version 2>/dev/null || echo 'installed')"
   exit 0
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-flock /tmp/apt.lock sh -c "$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium >/dev/null"
+source "$(dirname "$0")/lib/apt.sh"
+apt_install --no-install-recommends chromium
 echo "setup-chromium: $(/usr/bin/chromium --version 2>/dev/null || echo 'installed')"

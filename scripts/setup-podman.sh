@@ -6,12 +6,10 @@
 set -euo pipefail
 
 SOCKET_PATH=${EMBEDBENCH_PODMAN_SOCKET:-/run/embedbench-podman.sock}
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+source "$(dirname "$0")/lib/apt.sh"
 
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v docker-compose >/dev/null; then
-  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq podman runc docker-compose >/dev/null
+  apt_install podman runc docker-compose
 fi
 
 # crun fails on these hosts (cgroups hybrid mode, setrlimit); runc works.

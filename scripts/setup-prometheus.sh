@@ -7,10 +7,8 @@ if command -v prometheus >/dev/null; then
   echo "setup-prometheus: $(prometheus --version 2>&1 | head -n 1)"
   exit 0
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-flock /tmp/apt.lock sh -c "$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null"
+source "$(dirname "$0")/lib/apt.sh"
+apt_install --no-install-recommends prometheus
 # The package starts its service where an init system runs; the tests need only the binary.
 if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
   $SUDO systemctl stop prometheus || true

@@ -3,8 +3,7 @@
 # ENVIRONMENT.md found to work. Idempotent: an already idle cluster is left as it is.
 set -euo pipefail
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+source "$(dirname "$0")/lib/apt.sh"
 
 if sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
   echo "setup-slurm: cluster already up: $(sinfo -h -o '%P %D %T' | tr '\n' ' ')"
@@ -12,8 +11,7 @@ if sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
 fi
 
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
-  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq slurm-wlm munge >/dev/null
+  apt_install slurm-wlm munge
 fi
 
 host=$(hostname -s)
