@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ModelLoadError } from '../src/model-files.js';
 import { OnnxBackend } from '../src/onnx/index.js';
-import { WorkerCrashedError } from '../src/onnx/pool.js';
-import { assertEmbeddingRow, backendOptions, capturingLogger, copyModel, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
+import { WorkerCrashedError } from '../src/onnx/inference-worker.js';
+import { CRASHING_WORKER, crashWorkersOnNextBatch } from './worker-crash.js';
+import { assertEmbeddingRow, backendOptions, capturingLogger, copyModel, TEST_LIMITS, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
 
 const HIDDEN_SIZE = 64;
 
@@ -17,8 +18,16 @@ for (const arch of ['modernbert', 'bert'] as const) {
     const backend = new OnnxBackend(backendOptions(modelDir, { workers: 2 }));
 
     before(async () => {
-      const info = await backend.start();
-      assert.deepEqual(info, { backend: 'onnx', executionProvider: 'cpu', dtype: 'fp32', gpuAvailable: false, parallelism: 2, maxBatchTokens: 1024 });
+      const info = await backend.start(TEST_LIMITS);
+      assert.deepEqual(info, {
+        backend: 'onnx',
+        executionProvider: 'cpu',
+        dtype: 'fp32',
+        gpuAvailable: false,
+        providers: [{ provider: 'cpu', status: 'in use', reason: 'always available' }],
+        parallelism: 2,
+        maxBatchTokens: 1024,
+      });
     });
     after(() => backend.close());
 
@@ -39,26 +48,33 @@ for (const arch of ['modernbert', 'bert'] as const) {
 }
 
 describe('onnx execution provider fallback', () => {
-  it('skips tensorrt and cuda on a machine without them, logs why, and runs on cpu', async () => {
+  it('reports tensorrt and cuda unavailable on a machine without their libraries, says why, and runs on cpu', async () => {
     const { logger, entries } = capturingLogger();
     const backend = new OnnxBackend(
       backendOptions(testModelDir('modernbert'), { device: 'auto', executionProviders: ['tensorrt', 'cuda', 'cpu'], logger }),
     );
     try {
-      const info = await backend.start();
+      const info = await backend.start(TEST_LIMITS);
       assert.equal(info.executionProvider, 'cpu');
       assert.equal(info.dtype, 'fp32');
-      const skipped = entries.filter((entry) => entry.level === 40 && /skipped/.test(entry.msg)).map((entry) => entry.provider);
-      assert.ok(skipped.includes('tensorrt'), `tensorrt was not reported skipped: ${JSON.stringify(entries)}`);
-      assert.ok(skipped.includes('cuda'), `cuda was not reported skipped: ${JSON.stringify(entries)}`);
+      assert.equal(info.gpuAvailable, false);
+      assert.deepEqual(info.providers.map((entry) => [entry.provider, entry.status]), [['tensorrt', 'unavailable'], ['cuda', 'unavailable'], ['cpu', 'in use']]);
+      for (const entry of info.providers.slice(0, 2)) assert.match(entry.reason, /not installed: .*libonnxruntime_providers_/);
+      const logged = entries.filter((entry) => /execution provider (tensorrt|cuda) unavailable/.test(entry.msg));
+      assert.equal(logged.length, 2, `the unavailable providers were not logged: ${JSON.stringify(entries)}`);
     } finally {
       await backend.close();
     }
   });
 
-  it('fails clearly when only GPU providers are allowed and none loads', async () => {
+  it('fails clearly when only GPU providers are allowed and none is available', async () => {
     const backend = new OnnxBackend(backendOptions(testModelDir('modernbert'), { device: 'cuda', executionProviders: ['tensorrt', 'cuda', 'cpu'] }));
-    await assert.rejects(backend.start(), (error: Error) => error instanceof ModelLoadError && /no execution provider could load/.test(error.message));
+    await assert.rejects(
+      backend.start(TEST_LIMITS),
+      (error: Error) =>
+        error instanceof ModelLoadError &&
+        /no execution provider among \[tensorrt, cuda, cpu\] can run with --device cuda: tensorrt: not installed.*cpu: --device cuda/.test(error.message),
+    );
   });
 });
 
@@ -66,11 +82,11 @@ describe('onnx worker crash', () => {
   it('rejects the in-flight batch, reports unhealthy, restarts the worker and serves again', async () => {
     const modelDir = testModelDir('modernbert');
     const { logger, entries } = capturingLogger();
-    const backend = new OnnxBackend(backendOptions(modelDir, { logger }));
-    await backend.start();
+    const backend = new OnnxBackend(backendOptions(modelDir, { logger }), { workerScript: CRASHING_WORKER });
+    await backend.start(TEST_LIMITS);
     try {
       const inputIds = await tokenize(modelDir, ['first', 'second']);
-      backend.crashWorkerOnNextBatch();
+      crashWorkersOnNextBatch();
       await assert.rejects(backend.embed({ texts: ['first', 'second'], inputIds }), (error: Error) => error instanceof WorkerCrashedError && /exited with code 70/.test(error.message));
       assert.equal(backend.health().healthy, false);
       assert.match(backend.health().reason ?? '', /restarting/);
@@ -90,7 +106,7 @@ describe('onnx worker crash', () => {
 describe('onnx model loading errors', () => {
   it('names a missing model directory', async () => {
     const backend = new OnnxBackend(backendOptions('/nonexistent/model-dir'));
-    await assert.rejects(backend.start(), /model directory not found: \/nonexistent\/model-dir/);
+    await assert.rejects(backend.start(TEST_LIMITS), /model directory not found: \/nonexistent\/model-dir/);
   });
 
   it('names a missing model file', async () => {
@@ -98,7 +114,7 @@ describe('onnx model loading errors', () => {
     try {
       await rm(join(copy.dir, 'onnx', 'model.onnx'));
       const backend = new OnnxBackend(backendOptions(copy.dir));
-      await assert.rejects(backend.start(), (error: Error) => error instanceof ModelLoadError && error.message.includes(`model file not found: ${join(copy.dir, 'onnx', 'model.onnx')}`));
+      await assert.rejects(backend.start(TEST_LIMITS), (error: Error) => error instanceof ModelLoadError && error.message.includes(`model file not found: ${join(copy.dir, 'onnx', 'model.onnx')}`));
     } finally {
       await copy.remove();
     }
@@ -109,7 +125,7 @@ describe('onnx model loading errors', () => {
     try {
       await writeFile(join(copy.dir, 'onnx', 'model.onnx'), 'this is not an onnx protobuf');
       const backend = new OnnxBackend(backendOptions(copy.dir));
-      await assert.rejects(backend.start(), (error: Error) => error instanceof ModelLoadError && /cannot load the onnx model from .*cpu \(.*model\.onnx\)/.test(error.message));
+      await assert.rejects(backend.start(TEST_LIMITS), (error: Error) => error instanceof ModelLoadError && /cannot load the onnx model from .*cpu \(.*model\.onnx\)/.test(error.message));
     } finally {
       await copy.remove();
     }

@@ -3,7 +3,7 @@ import { cosineSimilarity } from '@embedbench/core/pooling';
 import { after, before, describe, it } from 'node:test';
 import type { Backend } from '@embedbench/core/backend';
 import { createBackend } from '../src/registry.js';
-import { backendOptions, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
+import { backendOptions, TEST_LIMITS, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
 
 /** Small enough that several texts are cut, so both backends' truncation is compared too. */
 const MAX_INPUT_TOKENS = 24;
@@ -17,7 +17,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
     before(async () => {
       onnx = await createBackend('onnx', backendOptions(modelDir));
       transformers = await createBackend('transformers', backendOptions(modelDir));
-      await Promise.all([onnx.start(), transformers.start()]);
+      await Promise.all([onnx.start(TEST_LIMITS), transformers.start(TEST_LIMITS)]);
     });
     after(() => Promise.all([onnx.close(), transformers.close()]));
 

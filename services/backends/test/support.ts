@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BackendOptions } from '@embedbench/core/config';
 import { TextTokenizer } from '@embedbench/core/tokenization';
@@ -94,3 +95,29 @@ export const VARIED_TEXTS: readonly string[] = [
   'Q: how long do cats live? A: indoor cats often live 12 to 18 years.',
   'z',
 ];
+
+/** What the core promises the backends in these tests: rows of at most 128 tokens. */
+export const TEST_LIMITS = { maxSequenceLength: 128 } as const;
+
+/**
+ * The software Vulkan driver scripts/setup-lavapipe.sh unpacks, through which onnxruntime's WebGPU
+ * provider runs without a GPU: the environment that selects it, or why it cannot be used.
+ */
+export function lavapipe(): { environment: Record<string, string> } | { missing: string } {
+  const icd = join(repoRoot, '.cache', 'lavapipe', 'lvp_icd.json');
+  if (!existsSync(icd)) return { missing: `${icd} is missing: run scripts/setup-lavapipe.sh` };
+  return { environment: { VK_DRIVER_FILES: icd, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir() } };
+}
+
+/**
+ * Options for a describe() that needs lavapipe: a visible skip on a developer machine without it;
+ * in CI, which installs it, its absence fails the suite instead (through the returned test).
+ */
+export function lavapipeSuiteOptions(): { skip: string | false } {
+  const found = lavapipe();
+  if (!('missing' in found)) return { skip: false };
+  if (process.env.CI === 'true') {
+    test('lavapipe is installed (scripts/setup-lavapipe.sh)', () => assert.fail(`${found.missing} (CI runs it; this must not happen there)`));
+  }
+  return { skip: found.missing };
+}

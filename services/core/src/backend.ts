@@ -12,13 +12,24 @@ export interface TokenizedBatch {
   readonly inputIds: readonly Int32Array[];
 }
 
+/** One execution provider's fate at start-up, as /info reports it. */
+export interface ProviderStatus {
+  readonly provider: string;
+  /** 'in use'; 'unavailable' (not installed, no device, or a probe session failed); 'skipped' (left out by a setting, or the model failed to load with it); 'not needed' (a provider before it is in use). */
+  readonly status: 'in use' | 'unavailable' | 'skipped' | 'not needed';
+  readonly reason: string;
+}
+
 export interface BackendInfo {
   readonly backend: string;
   /** Execution provider actually in use, e.g. 'tensorrt', 'cuda', 'cpu'. */
   readonly executionProvider: string;
   /** Weight/compute precision actually in use: 'fp32' | 'fp16' | 'q8'. */
   readonly dtype: string;
+  /** A hardware GPU provider was proven to work on this machine (whether or not it is the one in use). */
   readonly gpuAvailable: boolean;
+  /** Every execution provider considered, in order, with why each is or is not in use. */
+  readonly providers: readonly ProviderStatus[];
   /** Number of batches the backend can run at the same time (worker threads). */
   readonly parallelism: number;
   /**
@@ -35,10 +46,19 @@ export interface BackendHealth {
   readonly reason?: string;
 }
 
+/** What the core promises a backend about the batches it will send. */
+export interface BackendLimits {
+  /** Longest row, in tokens with special tokens, that any batch will hold. */
+  readonly maxSequenceLength: number;
+}
+
 export interface Backend {
   readonly name: string;
-  /** Loads the model and warms it up; rejects with a clear error if the model is missing or corrupt. */
-  start(): Promise<BackendInfo>;
+  /**
+   * Loads the model and prepares it for the batches `limits` allow (the core then runs one warm-up
+   * request); rejects with a clear error if the model is missing or corrupt.
+   */
+  start(limits: BackendLimits): Promise<BackendInfo>;
   /**
    * Mean-pooled (over real tokens), un-normalized embeddings, one row per input row, in order.
    * Rejects if inference fails; the core maps that to a 503 and marks the service unhealthy.

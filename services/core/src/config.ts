@@ -10,10 +10,10 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export const DTYPES = ['auto', 'fp32', 'fp16', 'q8'] as const;
 export type Dtype = (typeof DTYPES)[number];
 
-export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+export const DEVICES = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
 export type Device = (typeof DEVICES)[number];
 
-export const EXECUTION_PROVIDERS = ['tensorrt', 'cuda', 'cpu'] as const;
+export const EXECUTION_PROVIDERS = ['tensorrt', 'cuda', 'webgpu', 'cpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
@@ -65,7 +65,9 @@ export const SERVE_FLAGS = {
   'body-timeout': { description: 'milliseconds a client may take to send its request body before a 408 (default 10000)' },
   batching: { description: 'coalesce concurrent requests into batches: true|false (default true)' },
   dtype: { description: `weight precision: ${DTYPES.join('|')} (default auto)` },
-  device: { description: `device: ${DEVICES.join('|')} (default auto)` },
+  device: {
+    description: `device: ${DEVICES.join('|')} (default auto: the first execution provider proven to work on a hardware GPU, else the CPU)`,
+  },
   'execution-providers': {
     description: `comma-separated onnx execution providers to try in order (default ${EXECUTION_PROVIDERS.join(',')})`,
   },

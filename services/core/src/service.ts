@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Backend, BackendInfo } from './backend.js';
+import type { Backend, BackendInfo, ProviderStatus } from './backend.js';
 import type { BatchingConfig, BatchingSettings } from './config.js';
 import { EmbedError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
@@ -54,6 +54,7 @@ export interface ServiceInfo {
   readonly executionProvider: string | undefined;
   readonly dtype: string | undefined;
   readonly gpuAvailable: boolean;
+  readonly providers: readonly ProviderStatus[];
   readonly embeddingDim: number | undefined;
   readonly maxInputTokens: number | undefined;
   readonly maxClientBatch: number;
@@ -109,7 +110,7 @@ export class EmbeddingService {
   async start(): Promise<void> {
     const { backend, modelDir, logger } = this.options;
     this.tokenizer = await TextTokenizer.load(modelDir, { maxInputTokens: this.options.maxInputTokens });
-    this.backendInfo = await backend.start();
+    this.backendInfo = await backend.start({ maxSequenceLength: this.tokenizer.maxInputTokens });
     this.batching = { ...this.options.batching, maxBatchTokens: this.options.batching.maxBatchTokens ?? this.backendInfo.maxBatchTokens };
     this.queue = new BatchQueue(backend, this.batching, this.backendInfo.parallelism, this.metrics, (error) =>
       this.recordBatchOutcome(error),
@@ -132,6 +133,7 @@ export class EmbeddingService {
       executionProvider: this.backendInfo?.executionProvider,
       dtype: this.backendInfo?.dtype,
       gpuAvailable: this.gpuAvailable,
+      providers: this.backendInfo?.providers ?? [],
       embeddingDim: this.embeddingDim,
       maxInputTokens: this.tokenizer?.maxInputTokens,
       maxClientBatch: this.options.maxClientBatch,

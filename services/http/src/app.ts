@@ -92,6 +92,7 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
       execution_provider: info.executionProvider ?? null,
       dtype: info.dtype ?? null,
       gpu_available: info.gpuAvailable,
+      execution_providers: info.providers,
       embedding_dim: info.embeddingDim ?? null,
       max_input_tokens: info.maxInputTokens ?? null,
       max_client_batch: info.maxClientBatch,

@@ -13,15 +13,15 @@ import { OnnxBackend } from '@embedbench/backends/onnx/index';
 import { EmbeddingService } from '@embedbench/core/service';
 import { createApp } from '../src/app.js';
 import { rawRequest, requestBytes } from './hostile-client.js';
-import { createRealBackend, postJson, silentLogger, testBatching, TINY_MODERNBERT } from './helpers.js';
+import { postJson, silentLogger, testBatching, TINY_MODERNBERT, tinyBackendOptions } from './helpers.js';
+import { CRASHING_WORKER, crashWorkersOnNextBatch } from '@embedbench/backends/test/worker-crash';
 
 /** The `embedbench` CLI, whose serve command runs this package's entry point. */
 const CLI = fileURLToPath(new URL('../../../../bench/dist/src/cli.js', import.meta.url));
 
 describe('an onnx inference worker that dies (HTTP view)', () => {
   it('answers its in-flight request 503, shows the failure on /health until the worker is back, then serves', async () => {
-    const backend = await createRealBackend('onnx');
-    assert.ok(backend instanceof OnnxBackend);
+    const backend = new OnnxBackend(tinyBackendOptions, { workerScript: CRASHING_WORKER });
     const service = new EmbeddingService({
       backend,
       modelDir: TINY_MODERNBERT,
@@ -36,7 +36,7 @@ describe('an onnx inference worker that dies (HTTP view)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      backend.crashWorkerOnNextBatch();
+      crashWorkersOnNextBatch();
       const inFlight = await postJson(`${url}/embed`, { texts: ['doomed', 'batch'] });
       assert.equal(inFlight.status, 503);
       const failure = (await inFlight.json()) as { error: string; error_type: string };

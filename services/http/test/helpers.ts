@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '@embedbench/backends/registry';
-import type { Backend, BackendInfo, TokenizedBatch } from '@embedbench/core/backend';
-import type { BackendName, BatchingConfig } from '@embedbench/core/config';
+import type { Backend, BackendInfo, BackendLimits, TokenizedBatch } from '@embedbench/core/backend';
+import type { BackendName, BackendOptions, BatchingConfig } from '@embedbench/core/config';
 import type { ServiceMetrics } from '@embedbench/core/metrics';
 import { EmbeddingService } from '@embedbench/core/service';
 import { pino } from 'pino';
@@ -33,8 +33,8 @@ export class GatedBackend implements Backend {
     return release;
   }
 
-  start(): Promise<BackendInfo> {
-    return this.inner.start();
+  start(limits: BackendLimits): Promise<BackendInfo> {
+    return this.inner.start(limits);
   }
 
   async embed(batch: TokenizedBatch): Promise<Float32Array[]> {
@@ -56,18 +56,21 @@ export interface TestServer {
 
 export const testBatching: BatchingConfig = { enabled: true, maxBatchTokens: 16384, maxBatchRequests: 64, maxQueue: 8 };
 
+/** The tiny ModernBERT on the CPU, one worker, one thread. */
+export const tinyBackendOptions: BackendOptions = {
+  modelDir: TINY_MODERNBERT,
+  modelId: 'modernbert-tiny',
+  dtype: 'fp32',
+  device: 'cpu',
+  executionProviders: ['cpu'],
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  workers: 1,
+  logger: silentLogger,
+};
+
 export function createRealBackend(name: BackendName): Promise<Backend> {
-  return createBackend(name, {
-    modelDir: TINY_MODERNBERT,
-    modelId: 'modernbert-tiny',
-    dtype: 'fp32',
-    device: 'cpu',
-    executionProviders: ['cpu'],
-    intraOpThreads: 1,
-    interOpThreads: 1,
-    workers: 1,
-    logger: silentLogger,
-  });
+  return createBackend(name, tinyBackendOptions);
 }
 
 /** A started service on a real backend, served on a free port. */

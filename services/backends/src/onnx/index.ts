@@ -1,33 +1,24 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, BackendHealth, BackendInfo, TokenizedBatch } from '@embedbench/core/backend';
+import type { Backend, BackendHealth, BackendInfo, BackendLimits, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
 import type { BackendOptions, ExecutionProvider } from '@embedbench/core/config';
-import { batchTokenBudget, detectGpu } from '../gpu.js';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
-import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';
-import { InferenceWorker, WorkerLoadError } from './pool.js';
+import { applyProviderEnvironment, probeExecutionProviders } from '../providers/probe.js';
+import { batchTokenBudget, GPU_PROVIDERS, gpuProven, planProviders, providerReport } from '../providers/selection.js';
+import { InferenceWorker, WORKER_SCRIPT } from './inference-worker.js';
+import type { ProviderAttempt, WorkerSetup } from './messages.js';
 
 const MODEL_FILES: Record<ProviderAttempt['dtype'], string> = {
   fp32: 'onnx/model.onnx',
   fp16: 'onnx/model_fp16.onnx',
   q8: 'onnx/model_quantized.onnx',
 };
-const GPU_PROVIDERS: ReadonlySet<ExecutionProvider> = new Set(['tensorrt', 'cuda']);
 
 /**
  * The provider/file pairs to try, in order. 'auto' precision means FP16 on a GPU provider (FP32 if
- * the model has no FP16 file) and FP32 on the CPU; the device setting narrows the providers. A
- * provider whose file is absent is left out.
+ * the model has no FP16 file) and FP32 on the CPU. A provider whose file is absent is left out.
  */
-export function planAttempts(options: BackendOptions): ProviderAttempt[] {
-  const providers = options.executionProviders.filter((provider) =>
-    options.device === 'cpu' ? provider === 'cpu' : options.device === 'cuda' ? GPU_PROVIDERS.has(provider) : true,
-  );
-  if (providers.length === 0) {
-    throw new ModelLoadError(
-      `no execution provider among [${options.executionProviders.join(', ')}] runs on device ${options.device}`,
-    );
-  }
+export function planAttempts(options: BackendOptions, providers: readonly ExecutionProvider[]): ProviderAttempt[] {
   const attempts: ProviderAttempt[] = [];
   const missing = new Set<string>();
   for (const provider of providers) {
@@ -42,24 +33,45 @@ export function planAttempts(options: BackendOptions): ProviderAttempt[] {
   return attempts;
 }
 
+/** Options a test may set: the worker script (a double that can be made to die). */
+export interface OnnxBackendInternals {
+  readonly workerScript?: URL;
+}
+
 export class OnnxBackend implements Backend {
   readonly name = 'onnx';
   private workers: InferenceWorker[] = [];
   private setup: WorkerSetup | undefined;
   private unhealthyReason: string | undefined = 'not started';
   private closing = false;
+  private readonly workerScript: URL;
 
-  constructor(private readonly options: BackendOptions) {}
+  constructor(
+    private readonly options: BackendOptions,
+    internals: OnnxBackendInternals = {},
+  ) {
+    this.workerScript = internals.workerScript ?? WORKER_SCRIPT;
+  }
 
-  async start(): Promise<BackendInfo> {
-    const { modelDir, logger } = this.options;
+  async start(limits: BackendLimits): Promise<BackendInfo> {
+    const { modelDir, logger, executionProviders } = this.options;
     const config = await readModelConfig(modelDir);
+    const probes = await probeExecutionProviders(executionProviders);
+    applyProviderEnvironment(probes);
+    const plan = planProviders(executionProviders, this.options.device, probes);
+    if (plan.candidates.length === 0) {
+      throw new ModelLoadError(
+        `no execution provider among [${executionProviders.join(', ')}] can run with --device ${this.options.device}: ` +
+          plan.excluded.map((entry) => `${entry.provider}: ${entry.reason}`).join('; '),
+      );
+    }
     this.setup = {
-      attempts: planAttempts(this.options),
+      attempts: planAttempts(this.options, plan.candidates),
       padTokenId: config.padTokenId,
       hiddenSize: config.hiddenSize,
       intraOpThreads: this.options.intraOpThreads,
       interOpThreads: this.options.interOpThreads,
+      maxSequenceLength: limits.maxSequenceLength,
     };
     this.workers = Array.from({ length: this.options.workers }, () => this.spawn());
     let ready;
@@ -67,20 +79,28 @@ export class OnnxBackend implements Backend {
       [ready] = await Promise.all(this.workers.map((worker) => worker.loaded));
     } catch (error) {
       await this.close();
-      if (error instanceof WorkerLoadError) this.logSkipped(error.failure.skipped);
       throw new ModelLoadError(`cannot load the onnx model from ${modelDir}: ${(error as Error).message}`, { cause: error });
     }
-    this.logSkipped(ready!.skipped);
     this.unhealthyReason = undefined;
+    const failedToLoad = ready!.skipped.map(
+      (entry): ProviderStatus => ({ provider: entry.provider, status: 'skipped', reason: `the model did not load: ${entry.reason}` }),
+    );
     const info: BackendInfo = {
       backend: this.name,
       executionProvider: ready!.provider,
       dtype: ready!.dtype,
-      gpuAvailable: detectGpu(),
+      gpuAvailable: gpuProven(probes),
+      providers: providerReport(executionProviders, plan, ready!.provider, failedToLoad, probes),
       parallelism: this.workers.length,
-      maxBatchTokens: batchTokenBudget(GPU_PROVIDERS.has(ready!.provider)),
+      maxBatchTokens: batchTokenBudget(ready!.provider),
     };
-    logger.info({ ...info, modelFile: ready!.modelFile, intraOpThreads: this.options.intraOpThreads }, 'onnx backend ready');
+    for (const entry of info.providers.filter((provider) => provider.status !== 'in use')) {
+      logger.info(entry, `execution provider ${entry.provider} ${entry.status}: ${entry.reason}`);
+    }
+    logger.info(
+      { ...info, modelFile: ready!.modelFile, intraOpThreads: this.options.intraOpThreads, compiledLengths: ready!.warmedLengths, compileSeconds: ready!.warmupSeconds },
+      'onnx backend ready',
+    );
     return info;
   }
 
@@ -99,13 +119,6 @@ export class OnnxBackend implements Backend {
     return this.unhealthyReason === undefined ? { healthy: true } : { healthy: false, reason: this.unhealthyReason };
   }
 
-  /** Fault injection: one worker thread exits when its next batch arrives, and is replaced. */
-  crashWorkerOnNextBatch(index = 0): void {
-    const worker = this.workers[index];
-    if (!worker) throw new Error(`no onnx inference worker #${index}`);
-    worker.crashOnNextBatch();
-  }
-
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.workers.map(async (worker) => {
@@ -116,7 +129,7 @@ export class OnnxBackend implements Backend {
   }
 
   private spawn(): InferenceWorker {
-    return new InferenceWorker(this.setup!, (crashed, reason) => void this.replace(crashed, reason));
+    return new InferenceWorker(this.workerScript, this.setup!, (crashed, reason) => void this.replace(crashed, reason));
   }
 
   /** A crashed worker makes the backend unhealthy until its replacement has loaded. */
@@ -141,11 +154,6 @@ export class OnnxBackend implements Backend {
     }
   }
 
-  private logSkipped(skipped: readonly SkippedProvider[]): void {
-    for (const entry of skipped) {
-      this.options.logger.warn(entry, `execution provider ${entry.provider} skipped: ${entry.reason}`);
-    }
-  }
 }
 
 export function createBackend(options: BackendOptions): Backend {

@@ -8,6 +8,8 @@ export interface WorkerSetup {
   readonly hiddenSize: number;
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
+  /** Longest row the core will send; WebGPU compiles kernels for every padded length up to it at start. */
+  readonly maxSequenceLength: number;
 }
 
 export interface ProviderAttempt {
@@ -22,10 +24,7 @@ export interface SkippedProvider {
   readonly reason: string;
 }
 
-export type ToWorker =
-  | { readonly type: 'embed'; readonly id: number; readonly inputIds: readonly Int32Array[] }
-  /** Fault injection for tests and drills: the worker exits as soon as its next batch arrives. */
-  | { readonly type: 'crash-on-next-batch' };
+export type ToWorker = { readonly type: 'embed'; readonly id: number; readonly inputIds: readonly Int32Array[] };
 
 export type FromWorker =
   | {
@@ -34,6 +33,9 @@ export type FromWorker =
       readonly dtype: ProviderAttempt['dtype'];
       readonly modelFile: string;
       readonly skipped: readonly SkippedProvider[];
+      /** Padded sequence lengths compiled and run at start (WebGPU), and how long that took. */
+      readonly warmedLengths: readonly number[];
+      readonly warmupSeconds: number;
     }
   | { readonly type: 'load-failed'; readonly message: string; readonly skipped: readonly SkippedProvider[] }
   /** `embeddings` is [rows, hiddenSize] row-major; its buffer is transferred, not copied. */

@@ -32,8 +32,8 @@ export async function openSessionWithFallback(setup: WorkerSetup): Promise<Opene
         graphOptimizationLevel: 'all',
         intraOpNumThreads: setup.intraOpThreads,
         interOpNumThreads: setup.interOpThreads,
-        // A provider that cannot load is reported through the returned list, not ORT's stderr.
-        logSeverityLevel: attempt.provider === 'cpu' ? 2 : 4,
+        // Providers are probed before they are tried, so what onnxruntime says here is about this model.
+        logSeverityLevel: 2,
       });
       return { session, attempt, skipped };
     } catch (error) {

@@ -8,12 +8,18 @@ export interface PaddedBatch {
   readonly lengths: Int32Array;
 }
 
-export function padBatch(rows: readonly Int32Array[], padId: number): PaddedBatch {
+/**
+ * Pads every row to `paddedLength` (default: the longest row). Rows longer than it are an error,
+ * since a shorter padded length would cut them.
+ */
+export function padBatch(rows: readonly Int32Array[], padId: number, paddedLength?: number): PaddedBatch {
   const lengths = Int32Array.from(rows, (row) => row.length);
   if (rows.length === 0 || lengths.some((length) => length === 0)) {
     throw new Error('cannot run an empty batch or an empty row');
   }
-  const sequenceLength = Math.max(...lengths);
+  const longest = Math.max(...lengths);
+  if (paddedLength !== undefined && paddedLength < longest) throw new Error(`cannot pad a ${longest}-token row to ${paddedLength}`);
+  const sequenceLength = paddedLength ?? longest;
   const inputIds = new BigInt64Array(rows.length * sequenceLength).fill(BigInt(padId));
   const attentionMask = new BigInt64Array(rows.length * sequenceLength);
   rows.forEach((row, r) => {
@@ -24,6 +30,28 @@ export function padBatch(rows: readonly Int32Array[], padId: number): PaddedBatc
     }
   });
   return { rows: rows.length, sequenceLength, inputIds, attentionMask, lengths };
+}
+
+/**
+ * The padded sequence lengths of a provider that compiles kernels per input shape (WebGPU): steps
+ * of 16 tokens up to 128, 32 up to 256, 64 up to 512 and 128 beyond, ending at `maxLength`. A
+ * handful of shapes can all be compiled at start, and no row is padded by more than a quarter of
+ * its length past 64 tokens.
+ */
+export function lengthBuckets(maxLength: number): number[] {
+  const buckets: number[] = [];
+  for (let length = 16; length < maxLength; length += length < 128 ? 16 : length < 256 ? 32 : length < 512 ? 64 : 128) {
+    buckets.push(length);
+  }
+  buckets.push(maxLength);
+  return buckets;
+}
+
+/** The smallest bucket that holds `length` tokens. */
+export function bucketFor(length: number, buckets: readonly number[]): number {
+  const bucket = buckets.find((candidate) => candidate >= length);
+  if (bucket === undefined) throw new Error(`a ${length}-token row is longer than the longest padded length ${buckets.at(-1)}`);
+  return bucket;
 }
 
 let halfTable: Float32Array | undefined;

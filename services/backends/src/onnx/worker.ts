@@ -1,18 +1,18 @@
 /** One inference worker thread: owns an InferenceSession and runs batches one after another. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { batchTokenBudget } from '../providers/selection.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './messages.js';
 import { NoProviderLoadedError, openSessionWithFallback } from './session.js';
-import { meanPool, padBatch } from './tensors.js';
-
-const WARMUP_TOKENS = 8;
+import { bucketFor, lengthBuckets, meanPool, padBatch } from './tensors.js';
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
-async function embed(session: InferenceSession, rows: readonly Int32Array[]): Promise<Float32Array> {
-  const padded = padBatch(rows, setup.padTokenId);
+async function embed(session: InferenceSession, rows: readonly Int32Array[], buckets: readonly number[] | undefined): Promise<Float32Array> {
+  const longest = Math.max(...rows.map((row) => row.length));
+  const padded = padBatch(rows, setup.padTokenId, buckets === undefined ? undefined : bucketFor(longest, buckets));
   const dims = [padded.rows, padded.sequenceLength];
   const feeds: Record<string, Tensor> = {
     input_ids: new Tensor('int64', padded.inputIds, dims),
@@ -42,13 +42,35 @@ function checkInputs(session: InferenceSession): void {
   }
 }
 
-async function load(): Promise<InferenceSession | undefined> {
+/**
+ * WebGPU compiles shaders for the shapes it meets, which on a first request can take seconds. So
+ * its batches are padded to a few lengths, and each length runs once at start with one row and
+ * with as many rows as the GPU token budget allows; requests then never wait for a compiler.
+ */
+async function compileShapes(session: InferenceSession, buckets: readonly number[]): Promise<void> {
+  const budget = batchTokenBudget('webgpu');
+  for (const length of buckets) {
+    for (const rows of new Set([1, Math.max(1, Math.floor(budget / length))])) {
+      await embed(session, Array.from({ length: rows }, () => new Int32Array(length).fill(setup.padTokenId)), buckets);
+    }
+  }
+}
+
+async function load(): Promise<{ session: InferenceSession; buckets: readonly number[] | undefined } | undefined> {
   try {
     const opened = await openSessionWithFallback(setup);
     checkInputs(opened.session);
-    await embed(opened.session, [new Int32Array(WARMUP_TOKENS).fill(setup.padTokenId)]);
-    post({ type: 'ready', ...opened.attempt, skipped: opened.skipped });
-    return opened.session;
+    const buckets = opened.attempt.provider === 'webgpu' ? lengthBuckets(setup.maxSequenceLength) : undefined;
+    const startedAt = performance.now();
+    if (buckets) await compileShapes(opened.session, buckets);
+    post({
+      type: 'ready',
+      ...opened.attempt,
+      skipped: opened.skipped,
+      warmedLengths: buckets ?? [],
+      warmupSeconds: (performance.now() - startedAt) / 1000,
+    });
+    return { session: opened.session, buckets };
   } catch (error) {
     const skipped = error instanceof NoProviderLoadedError ? error.skipped : [];
     post({ type: 'load-failed', message: (error as Error).message, skipped });
@@ -56,19 +78,12 @@ async function load(): Promise<InferenceSession | undefined> {
   }
 }
 
-const session = await load();
-if (session) {
-  let crashOnNextBatch = false;
+const loaded = await load();
+if (loaded) {
   let previous: Promise<unknown> = Promise.resolve();
-  port.on('message', (message: ToWorker) => {
-    if (message.type === 'crash-on-next-batch') {
-      crashOnNextBatch = true;
-      return;
-    }
-    if (crashOnNextBatch) process.exit(70);
-    const { id, inputIds } = message;
+  port.on('message', ({ id, inputIds }: ToWorker) => {
     previous = previous.then(() =>
-      embed(session, inputIds).then(
+      embed(loaded.session, inputIds, loaded.buckets).then(
         (embeddings) => post({ type: 'embedded', id, embeddings }, [embeddings.buffer as ArrayBuffer]),
         (error: unknown) => post({ type: 'failed', id, message: (error as Error).message }),
       ),

@@ -25,7 +25,8 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** The worker thread's script; tests substitute one that can be made to die. */
+export const WORKER_SCRIPT = new URL('./worker.js', import.meta.url);
 
 /** The main-thread handle of one inference worker thread and the batches it is running. */
 export class InferenceWorker {
@@ -39,11 +40,12 @@ export class InferenceWorker {
   private whenDrained: (() => void) | undefined;
 
   constructor(
+    script: URL,
     setup: WorkerSetup,
     /** Called if the thread ends by itself after it had loaded, once its batches were rejected. */
     onUnexpectedExit: (worker: InferenceWorker, reason: string) => void,
   ) {
-    this.worker = new Worker(WORKER_URL, { workerData: setup });
+    this.worker = new Worker(script, { workerData: setup });
     let terminatedOnPurpose = false;
     let becameReady = false;
     this.terminate = async () => {
@@ -92,13 +94,9 @@ export class InferenceWorker {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.inFlight.set(id, { resolve, reject });
-      this.post({ type: 'embed', id, inputIds });
+      const message: ToWorker = { type: 'embed', id, inputIds };
+      this.worker.postMessage(message);
     });
-  }
-
-  /** Fault injection: the thread exits when its next batch arrives (tests and recovery drills). */
-  crashOnNextBatch(): void {
-    this.post({ type: 'crash-on-next-batch' });
   }
 
   /** Resolves when no batch is running. */
@@ -107,10 +105,6 @@ export class InferenceWorker {
     return new Promise((resolve) => {
       this.whenDrained = resolve;
     });
-  }
-
-  private post(message: ToWorker): void {
-    this.worker.postMessage(message);
   }
 
   private settle(id: number): Pending | undefined {

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Backend, BackendInfo } from '@embedbench/core/backend';
+import { cosineSimilarity } from '@embedbench/core/pooling';
+import { probeExecutionProviders } from '../src/providers/probe.js';
+import { createBackend } from '../src/registry.js';
+import { lengthBuckets } from '../src/onnx/tensors.js';
+import { backendOptions, lavapipe, lavapipeSuiteOptions, TEST_LIMITS, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
+
+describe('execution provider probe', () => {
+  it('reports webgpu unavailable, with the reason, when no Vulkan driver is installed', async () => {
+    const [webgpu] = await probeExecutionProviders(['webgpu'], { env: { ...process.env, VK_DRIVER_FILES: '/nonexistent/icd.json' } });
+    assert.deepEqual({ ...webgpu, detail: undefined }, { provider: 'webgpu', available: false, gpu: false, detail: undefined });
+    assert.match(webgpu!.detail, /no Vulkan driver/);
+  });
+
+  it('reports cuda and tensorrt unavailable when their provider libraries are not installed', async () => {
+    const probes = await probeExecutionProviders(['tensorrt', 'cuda', 'cpu']);
+    assert.deepEqual(probes.map((probe) => [probe.provider, probe.available]), [['tensorrt', false], ['cuda', false], ['cpu', true]]);
+    assert.match(probes[1]!.detail, /not installed: libonnxruntime_providers_shared\.so, libonnxruntime_providers_cuda\.so missing/);
+  });
+
+  it('proves webgpu on a software Vulkan driver by running a session, and does not count it as a GPU', lavapipeSuiteOptions(), async () => {
+    const found = lavapipe();
+    assert.ok('environment' in found);
+    const [webgpu] = await probeExecutionProviders(['webgpu'], { env: { ...process.env, ...found.environment } });
+    assert.equal(webgpu!.available, true, webgpu!.detail);
+    assert.equal(webgpu!.gpu, false);
+    assert.match(webgpu!.detail, /software Vulkan driver \(libvulkan_lvp\.so\)/);
+  });
+});
+
+describe('padded lengths for WebGPU', () => {
+  it('steps by 16 up to 128, then coarser, and always ends at the limit', () => {
+    assert.deepEqual(lengthBuckets(512), [16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512]);
+    assert.deepEqual(lengthBuckets(100), [16, 32, 48, 64, 80, 96, 100]);
+    assert.deepEqual(lengthBuckets(8), [8]);
+  });
+});
+
+/**
+ * The WebGPU code path on lavapipe: both backends, compared with the same backend on the CPU.
+ * The onnx backend runs its FP16 file there (the GPU default), so its bar is lower than fp32's.
+ */
+for (const [backendName, minimumCosine] of [['onnx', 0.999], ['transformers', 0.99999]] as const) {
+  describe(`${backendName} backend on WebGPU (lavapipe)`, lavapipeSuiteOptions(), () => {
+    const modelDir = testModelDir('modernbert');
+    let onWebgpu: Backend;
+    let onCpu: Backend;
+    let info: BackendInfo;
+    let savedEnvironment: Record<string, string | undefined> = {};
+
+    before(async () => {
+      const found = lavapipe();
+      assert.ok('environment' in found);
+      savedEnvironment = Object.fromEntries(Object.keys(found.environment).map((key) => [key, process.env[key]]));
+      Object.assign(process.env, found.environment);
+      onWebgpu = await createBackend(backendName, backendOptions(modelDir, { device: 'webgpu', executionProviders: ['tensorrt', 'cuda', 'webgpu', 'cpu'] }));
+      onCpu = await createBackend(backendName, backendOptions(modelDir));
+      [info] = await Promise.all([onWebgpu.start(TEST_LIMITS), onCpu.start(TEST_LIMITS)]);
+    });
+    after(async () => {
+      await Promise.all([onWebgpu?.close(), onCpu?.close()]);
+      for (const [key, value] of Object.entries(savedEnvironment)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    });
+
+    it('runs on webgpu and says why the other providers are not in use', () => {
+      assert.equal(info.executionProvider, 'webgpu');
+      assert.equal(info.dtype, backendName === 'onnx' ? 'fp16' : 'fp32');
+      assert.equal(info.gpuAvailable, false, 'a software Vulkan driver is not a GPU');
+      const byProvider = Object.fromEntries(info.providers.map((entry) => [entry.provider, entry]));
+      assert.equal(byProvider.webgpu?.status, 'in use');
+      assert.match(byProvider.webgpu?.reason ?? '', /software Vulkan driver/);
+      if (backendName === 'onnx') {
+        assert.deepEqual([byProvider.tensorrt?.status, byProvider.cuda?.status, byProvider.cpu?.status], ['skipped', 'skipped', 'skipped']);
+        assert.equal(byProvider.cpu?.reason, '--device webgpu');
+      }
+    });
+
+    it('agrees with the CPU on varied lengths in one batch and one by one', async () => {
+      const inputIds = await tokenize(modelDir, VARIED_TEXTS, TEST_LIMITS.maxSequenceLength);
+      const batch = { texts: VARIED_TEXTS, inputIds };
+      const [gpuRows, cpuRows] = await Promise.all([onWebgpu.embed(batch), onCpu.embed(batch)]);
+      const singles = await Promise.all(inputIds.slice(0, 5).map((ids, i) => onWebgpu.embed({ texts: [VARIED_TEXTS[i]!], inputIds: [ids] })));
+      VARIED_TEXTS.forEach((text, i) => {
+        const cosine = cosineSimilarity(gpuRows[i]!, cpuRows[i]!);
+        assert.ok(cosine >= minimumCosine, `cosine ${cosine} < ${minimumCosine} for ${JSON.stringify(text.slice(0, 40))}`);
+      });
+      singles.forEach(([row], i) => assert.ok(cosineSimilarity(row!, gpuRows[i]!) >= 0.9999, `row ${i} differs alone and batched`));
+    });
+  });
+}
