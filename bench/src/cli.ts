@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import * as compare from './commands/compare.js';
 import * as data from './commands/data.js';
+import * as doctor from './commands/doctor.js';
 import * as load from './commands/load.js';
 import * as model from './commands/model.js';
 import * as report from './commands/report.js';
@@ -14,6 +15,7 @@ const program = new Command('embedbench')
   .exitOverride();
 
 const commandModules: Array<{ register(program: Command): void }> = [
+  doctor,
   compare,
   report,
   load,
