@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { base64ToFloat32, cosineSimilarity, float32ToBase64, l2Normalize, postProcess } from '../src/pooling.js';
+import { base64ToFloat32, cosineSimilarity, float32ToBase64, l2Normalize } from '@embedbench/loadtest/contract';
+import { postProcess } from '../src/pooling.js';
 
 describe('pooling helpers', () => {
   it('L2-normalizes, leaving a zero row at zero', () => {

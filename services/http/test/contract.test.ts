@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BACKEND_NAMES, type BackendName } from '@embedbench/core/config';
-import { cosineSimilarity } from '@embedbench/core/pooling';
+import { BACKEND_NAMES, type BackendName } from '@embedbench/core/backend';
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import OpenAI from 'openai';
 import {
