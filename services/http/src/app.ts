@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EmbedError } from '@embedbench/core/errors';
-import { postProcess } from '@embedbench/core/pooling';
 import type { EmbeddingService, RequestTimings } from '@embedbench/core/service';
 import { float32ToBase64, TIMING_HEADERS } from '@embedbench/loadtest/contract';
 import Router from '@koa/router';
@@ -115,8 +114,11 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
   router.post('/embed', requireApiKey, async (ctx: AppContext) => {
     const body = parseEmbedBody(await readJsonBody(ctx.req, options.payloadLimitBytes, bodyTimeoutMs));
     const texts = body.shape === 'texts' ? body.texts : typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
-    const result = await service.embed({ texts, truncate: body.truncate, signal: clientGone(ctx) }, ctx.state.timings);
-    const rows = result.embeddings.map((row) => Array.from(postProcess(row, { normalize: body.normalize })));
+    const result = await service.embed(
+      { texts, truncate: body.truncate, normalize: body.normalize, signal: clientGone(ctx) },
+      ctx.state.timings,
+    );
+    const rows = result.embeddings.map((row) => Array.from(row));
     ctx.body =
       body.shape === 'tei'
         ? rows
@@ -125,22 +127,18 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
 
   router.post('/v1/embeddings', requireApiKey, async (ctx: AppContext) => {
     const body = parseOpenAiBody(await readJsonBody(ctx.req, options.payloadLimitBytes, bodyTimeoutMs));
-    const embeddingDim = service.info().embeddingDim;
-    if (body.dimensions !== undefined && embeddingDim !== undefined && body.dimensions > embeddingDim) {
-      throw new EmbedError('validation', `dimensions: ${body.dimensions} is more than the model's ${embeddingDim}`);
-    }
     const texts = typeof body.input === 'string' ? [body.input] : body.input;
-    const result = await service.embed({ texts, truncate: true, signal: clientGone(ctx) }, ctx.state.timings);
+    const result = await service.embed(
+      { texts, truncate: true, normalize: true, dimensions: body.dimensions, signal: clientGone(ctx) },
+      ctx.state.timings,
+    );
     ctx.body = {
       object: 'list',
-      data: result.embeddings.map((row, index) => {
-        const embedding = postProcess(row, { normalize: true, dimensions: body.dimensions });
-        return {
-          object: 'embedding',
-          embedding: body.encoding_format === 'base64' ? float32ToBase64(embedding) : Array.from(embedding),
-          index,
-        };
-      }),
+      data: result.embeddings.map((embedding, index) => ({
+        object: 'embedding',
+        embedding: body.encoding_format === 'base64' ? float32ToBase64(embedding) : Array.from(embedding),
+        index,
+      })),
       model: service.modelId,
       usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
     };
