@@ -50,8 +50,8 @@ bench_setup() {
     bench_log "npm ci"
     npm ci --no-audit --no-fund
   fi
-  bench_log "build (tsc -b)"
-  npx tsc -b
+  bench_log "build (npm run build)"
+  npm run build
 }
 
 # The model and the passages, each made only when missing.
