@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the EmbedBench sbatch scripts and slurm/submit-array.sh (sourced, not run).
-# Every knob is an environment variable with the proof of concept's value as default; sbatch passes
+# Every knob is an environment variable with the default listed below; sbatch passes
 # the submitting shell's environment to the job (--export=ALL), so `BENCH_X=... sbatch ...` works.
 #   BENCH_REPO         the EmbedBench checkout (default: the directory sbatch was run from)
 #   BENCH_MODULES      environment modules to load first, e.g. "nodejs/20 apptainer" (default: none)

@@ -113,7 +113,7 @@ for (const backendName of BACKEND_NAMES) {
       assert.equal(info['version'], 'test');
     });
 
-    it('POST /embed {"texts"} answers normalized embeddings in the proof of concept shape', async () => {
+    it('POST /embed {"texts"} answers normalized embeddings in the native shape', async () => {
       const response = await postJson(`${url}/embed`, { texts: TEXTS });
       assert.equal(response.status, 200);
       const body = (await response.json()) as { embeddings: number[][]; model: string; num_embeddings: number; embedding_dim: number };
