@@ -3,7 +3,7 @@ import { freemem, totalmem, availableParallelism, cpus } from 'node:os';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { probeExecutionProviders, type ProviderProbe } from '@embedbench/backends/providers/probe';
-import { EXECUTION_PROVIDERS } from '@embedbench/core/config';
+import { EXECUTION_PROVIDERS } from '@embedbench/core/backend';
 
 const execFileAsync = promisify(execFile);
 

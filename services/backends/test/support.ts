@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BackendOptions } from '@embedbench/core/config';
+import type { BackendOptions } from '@embedbench/core/backend';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import { pino } from 'pino';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Backend, BackendInfo } from '@embedbench/core/backend';
-import { cosineSimilarity } from '@embedbench/core/pooling';
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { probeExecutionProviders } from '../src/providers/probe.js';
 import { createBackend } from '../src/registry.js';
 import { lengthBuckets } from '../src/onnx/tensors.js';

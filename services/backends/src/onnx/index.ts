@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, BackendHealth, BackendInfo, BackendLimits, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
-import type { BackendOptions, ExecutionProvider } from '@embedbench/core/config';
+import type { Backend, BackendHealth, BackendInfo, BackendLimits, BackendOptions, ExecutionProvider, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
 import { applyProviderEnvironment, probeExecutionProviders } from '../providers/probe.js';
 import { batchTokenBudget, GPU_PROVIDERS, gpuProven, planProviders, providerReport } from '../providers/selection.js';

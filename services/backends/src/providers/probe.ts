@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ExecutionProvider } from '@embedbench/core/config';
+import type { ExecutionProvider } from '@embedbench/core/backend';
 
 const execFileAsync = promisify(execFile);
 const PROOF_TIMEOUT_MS = 90_000;

@@ -1,5 +1,4 @@
-import type { ProviderStatus } from '@embedbench/core/backend';
-import type { Device, ExecutionProvider } from '@embedbench/core/config';
+import type { Device, ExecutionProvider, ProviderStatus } from '@embedbench/core/backend';
 import type { ProviderProbe } from './probe.js';
 
 export const GPU_PROVIDERS: ReadonlySet<ExecutionProvider> = new Set(['tensorrt', 'cuda', 'webgpu']);

@@ -1,6 +1,5 @@
 import { env, mean_pooling, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
-import type { Backend, BackendInfo, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
-import type { BackendOptions, Device } from '@embedbench/core/config';
+import type { Backend, BackendInfo, BackendOptions, Device, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
 import { ModelLoadError, readModelConfig, requireModelFile } from '../model-files.js';
 import { applyProviderEnvironment, probeExecutionProviders } from '../providers/probe.js';
 import { batchTokenBudget, gpuProven, planProviders, providerReport } from '../providers/selection.js';
