@@ -71,16 +71,17 @@ export default tseslint.config(
     },
   },
   {
-    // `embedbench doctor` reports what the services would find: it runs the backends' own provider probe.
-    files: ['bench/src/commands/doctor.ts'],
+    // `embedbench doctor` reports what the services would find (it runs the backends' own provider
+    // probe); bench:raw measures the session.run ceiling on the backends' own padded batches.
+    files: ['bench/src/commands/doctor.ts', 'bench/src/benchmarks/raw-session.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              regex: '^@embedbench/(core(?!/backend$)|backends(?!/providers/probe$)|http(?!/main$))',
-              message: 'doctor may use the provider probe and the backend contract, nothing else of the services',
+              regex: '^@embedbench/(core(?!/(backend|tokenization)$)|backends(?!/(providers/probe|onnx/tensors)$)|http(?!/main$))',
+              message: 'these may use the provider probe, the tokenizer, the padding and the backend contract, nothing else of the services',
             },
           ],
         },
