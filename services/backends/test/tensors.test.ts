@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { meanPool, padBatch } from '../src/onnx/tensors.js';
+import { bucketFor, lengthBuckets, padBatch } from '../src/onnx/tensors.js';
 
 describe('padBatch', () => {
   it('right-pads every row to the longest with the pad id and masks the padding', () => {
@@ -8,7 +8,13 @@ describe('padBatch', () => {
     assert.equal(padded.sequenceLength, 3);
     assert.deepEqual([...padded.inputIds], [5n, 6n, 7n, 8n, 1n, 1n]);
     assert.deepEqual([...padded.attentionMask], [1n, 1n, 1n, 1n, 0n, 0n]);
-    assert.deepEqual([...padded.lengths], [3, 1]);
+  });
+
+  it('pads to a given length, and refuses one shorter than the longest row', () => {
+    const padded = padBatch([Int32Array.of(5, 6)], 0, 4);
+    assert.deepEqual([...padded.inputIds], [5n, 6n, 0n, 0n]);
+    assert.deepEqual([...padded.attentionMask], [1n, 1n, 0n, 0n]);
+    assert.throws(() => padBatch([Int32Array.of(5, 6, 7)], 0, 2), /cannot pad a 3-token row to 2/);
   });
 
   it('refuses an empty batch or an empty row', () => {
@@ -17,18 +23,19 @@ describe('padBatch', () => {
   });
 });
 
-describe('meanPool', () => {
-  it('averages only the real tokens of each row', () => {
-    // rows=2, sequence=2, hidden=2; row 1 has one real token followed by padding garbage.
-    const hidden = Float32Array.of(1, 2, 3, 4, 10, 20, 99, 99);
-    const pooled = meanPool(hidden, Int32Array.of(2, 1), 2, 2);
-    assert.deepEqual([...pooled], [2, 3, 10, 20]);
+describe('padded lengths for WebGPU', () => {
+  it('steps by 16 up to 128, then coarser, and always ends at the limit', () => {
+    assert.deepEqual(lengthBuckets(512), [16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512]);
+    assert.deepEqual(lengthBuckets(100), [16, 32, 48, 64, 80, 96, 100]);
+    assert.deepEqual(lengthBuckets(8), [8]);
   });
 
-  it('reads float16 bit patterns as their values', () => {
-    // 0x3c00 = 1, 0xc000 = -2, 0x3800 = 0.5, 0x0001 = smallest subnormal, 0x7bff = 65504.
-    const hidden = Uint16Array.of(0x3c00, 0xc000, 0x3800, 0x0001, 0x7bff, 0x3c00);
-    const pooled = meanPool(hidden, Int32Array.of(1, 1, 1), 1, 2);
-    assert.deepEqual([...pooled], [1, -2, 0.5, Math.fround(2 ** -24), 65504, 1]);
+  it('puts a row in the smallest bucket that holds it', () => {
+    const buckets = lengthBuckets(100);
+    assert.equal(bucketFor(1, buckets), 16);
+    assert.equal(bucketFor(16, buckets), 16);
+    assert.equal(bucketFor(17, buckets), 32);
+    assert.equal(bucketFor(100, buckets), 100);
+    assert.throws(() => bucketFor(101, buckets), /longer than the longest padded length 100/);
   });
 });

@@ -4,7 +4,6 @@ import type { Backend, BackendInfo } from '@embedbench/core/backend';
 import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { probeExecutionProviders } from '../src/providers/probe.js';
 import { createBackend } from '../src/registry.js';
-import { lengthBuckets } from '../src/onnx/tensors.js';
 import { backendOptions, lavapipe, lavapipeSuiteOptions, testModelDir, tokenize, VARIED_TEXTS } from './support.js';
 
 describe('execution provider probe', () => {
@@ -27,14 +26,6 @@ describe('execution provider probe', () => {
     assert.equal(webgpu!.available, true, webgpu!.detail);
     assert.equal(webgpu!.gpu, false);
     assert.match(webgpu!.detail, /software Vulkan driver \(libvulkan_lvp\.so\)/);
-  });
-});
-
-describe('padded lengths for WebGPU', () => {
-  it('steps by 16 up to 128, then coarser, and always ends at the limit', () => {
-    assert.deepEqual(lengthBuckets(512), [16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512]);
-    assert.deepEqual(lengthBuckets(100), [16, 32, 48, 64, 80, 96, 100]);
-    assert.deepEqual(lengthBuckets(8), [8]);
   });
 });
 

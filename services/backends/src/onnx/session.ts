@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
+import { withMeanPoolingOutput } from './mean-pooling-graph.js';
 import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';
 
 export interface OpenedSession {
@@ -19,7 +21,8 @@ export class NoProviderLoadedError extends Error {
 }
 
 /**
- * Tries each provider/model-file pair in order and keeps the first session that loads; the
+ * Tries each provider/model-file pair in order and keeps the first session that loads (with the
+ * model's mean pooling added to its graph); the
  * failures are returned so the caller can log them. ORT is asked for exactly one provider at a
  * time, so a GPU provider that cannot load is never silently replaced by the CPU one.
  */
@@ -27,7 +30,8 @@ export async function openSessionWithFallback(setup: WorkerSetup): Promise<Opene
   const skipped: SkippedProvider[] = [];
   for (const attempt of setup.attempts) {
     try {
-      const session = await InferenceSession.create(attempt.modelFile, {
+      const model = withMeanPoolingOutput(await readFile(attempt.modelFile));
+      const session = await InferenceSession.create(model, {
         executionProviders: [attempt.provider],
         graphOptimizationLevel: 'all',
         intraOpNumThreads: setup.intraOpThreads,

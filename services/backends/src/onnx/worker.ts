@@ -4,7 +4,8 @@ import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { batchTokenBudget } from '../providers/selection.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './messages.js';
 import { NoProviderLoadedError, openSessionWithFallback } from './session.js';
-import { bucketFor, lengthBuckets, meanPool, padBatch } from './tensors.js';
+import { MEAN_POOLED_OUTPUT } from './mean-pooling-graph.js';
+import { bucketFor, lengthBuckets, padBatch } from './tensors.js';
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
@@ -21,17 +22,12 @@ async function embed(session: InferenceSession, rows: readonly Int32Array[], buc
   if (session.inputNames.includes('token_type_ids')) {
     feeds.token_type_ids = new Tensor('int64', new BigInt64Array(padded.inputIds.length), dims);
   }
-  const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0]!;
-  const outputs = await session.run(feeds, [outputName]);
-  const hidden = outputs[outputName]!;
-  const hiddenSize = hidden.dims[2];
-  if (hidden.dims.length !== 3 || hiddenSize !== setup.hiddenSize) {
-    throw new Error(`output ${outputName} has shape [${hidden.dims.join(', ')}], expected [${dims.join(', ')}, ${setup.hiddenSize}]`);
+  const outputs = await session.run(feeds, [MEAN_POOLED_OUTPUT]);
+  const pooled = outputs[MEAN_POOLED_OUTPUT]!;
+  if (pooled.dims.length !== 2 || pooled.dims[0] !== padded.rows || pooled.dims[1] !== setup.hiddenSize) {
+    throw new Error(`the model's hidden states pool to [${pooled.dims.join(', ')}], expected [${padded.rows}, ${setup.hiddenSize}]`);
   }
-  if (hidden.type !== 'float32' && hidden.type !== 'float16') {
-    throw new Error(`output ${outputName} has type ${hidden.type}, expected float32 or float16`);
-  }
-  return meanPool(hidden.data as Float32Array | Uint16Array, padded.lengths, padded.sequenceLength, hiddenSize);
+  return pooled.data as Float32Array;
 }
 
 function checkInputs(session: InferenceSession): void {
