@@ -41,6 +41,7 @@ export function backendOptions(modelDir: string, overrides: Partial<BackendOptio
     intraOpThreads: 1,
     interOpThreads: 1,
     workers: 1,
+    int8MinCosine: 0.99,
     logger: capturingLogger().logger,
     ...overrides,
   };

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -35,11 +34,16 @@ export interface BackendOptions {
   readonly device: Device;
   /** Providers to try, in order; one that fails to load is logged and skipped. */
   readonly executionProviders: readonly ExecutionProvider[];
-  /** Threads per inference session (per worker). */
-  readonly intraOpThreads: number;
+  /** Threads per inference session (per worker); unset: the backend chooses from the core count. */
+  readonly intraOpThreads: number | undefined;
   readonly interOpThreads: number;
-  /** Inference worker threads (the onnx backend's parallelism). */
-  readonly workers: number;
+  /** Inference worker threads (the onnx backend's parallelism); unset: the backend chooses. */
+  readonly workers: number | undefined;
+  /**
+   * With dtype 'auto' on the CPU, the int8 model is used only when its embeddings of a fixed probe
+   * set reach this cosine similarity with the fp32 model's.
+   */
+  readonly int8MinCosine: number;
   readonly logger: Logger;
 }
 
@@ -69,8 +73,11 @@ export const SERVE_FLAGS = {
   'execution-providers': {
     description: `comma-separated onnx execution providers to try in order (default ${EXECUTION_PROVIDERS.join(',')})`,
   },
-  workers: { description: 'inference worker threads (default 1)' },
-  'intra-op-threads': { description: 'threads per inference session (default: cores / workers)' },
+  workers: { description: 'inference worker threads (default on CPU: one per 2 cores; 1 on GPU)' },
+  'intra-op-threads': { description: 'threads per inference session (default on CPU: 2, or cores / workers; GPU: cores / workers)' },
+  'int8-min-cosine': {
+    description: 'with --dtype auto on CPU, use the int8 model only if it agrees with fp32 at least this well, 0..1 (default 0.99)',
+  },
   'inter-op-threads': { description: 'inter-op threads per inference session (default 1)' },
   'api-key': { description: 'require "Authorization: Bearer <key>" on embedding routes and /info (default: none)' },
   'auth-exempt': {
@@ -122,8 +129,9 @@ const serveSchema = z.object({
     .transform((text) => text.split(',').map((name) => name.trim()).filter(Boolean))
     .pipe(z.array(z.enum(EXECUTION_PROVIDERS)).min(1))
     .default([...EXECUTION_PROVIDERS]),
-  workers: positiveInt.default(1),
+  workers: positiveInt.optional(),
   'intra-op-threads': positiveInt.optional(),
+  'int8-min-cosine': z.coerce.number().min(0).max(1).default(0.99),
   'inter-op-threads': positiveInt.default(1),
   'api-key': z.string().min(1).optional(),
   'auth-exempt': z
@@ -151,9 +159,11 @@ export interface ServeConfig {
   readonly dtype: Dtype;
   readonly device: Device;
   readonly executionProviders: readonly ExecutionProvider[];
-  readonly workers: number;
-  readonly intraOpThreads: number;
+  /** Unset: the backend chooses from the core count. */
+  readonly workers: number | undefined;
+  readonly intraOpThreads: number | undefined;
   readonly interOpThreads: number;
+  readonly int8MinCosine: number;
   readonly apiKey: string | undefined;
   /** Route groups served without the API key when one is set. */
   readonly authExempt: readonly AuthExemptableRoute[];
@@ -200,7 +210,6 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     throw new ConfigError(`invalid serve configuration:\n  ${lines.join('\n  ')}`);
   }
   const values = parsed.data;
-  const workers = values.workers;
   return {
     backend: values.backend,
     model: values.model,
@@ -220,9 +229,10 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     dtype: values.dtype,
     device: values.device,
     executionProviders: values['execution-providers'],
-    workers,
-    intraOpThreads: values['intra-op-threads'] ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+    workers: values.workers,
+    intraOpThreads: values['intra-op-threads'],
     interOpThreads: values['inter-op-threads'],
+    int8MinCosine: values['int8-min-cosine'],
     apiKey: values['api-key'],
     authExempt: values['auth-exempt'],
     logLevel: values['log-level'],

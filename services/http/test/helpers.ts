@@ -66,6 +66,7 @@ export function createRealBackend(name: BackendName): Promise<Backend> {
     intraOpThreads: 1,
     interOpThreads: 1,
     workers: 1,
+    int8MinCosine: 0.99,
     logger: silentLogger,
   });
 }
