@@ -26,6 +26,17 @@ export interface BackendInfo {
    * device; the queue uses it unless the operator sets --max-batch-tokens.
    */
   readonly maxBatchTokens: number;
+  /** How the precision was chosen, when the backend chose it by measuring (dtype 'auto'). */
+  readonly precisionChoice?: PrecisionChoice | undefined;
+}
+
+/** A precision chosen by comparing a lower-precision model's embeddings with fp32's. */
+export interface PrecisionChoice {
+  /** The precision in use: 'q8' or 'fp32'. */
+  readonly dtype: string;
+  /** Lowest cosine similarity between the two models' embeddings of fixed probe texts; null if not measured. */
+  readonly cosine: number | null;
+  readonly reason: string;
 }
 
 /** A backend's own view of whether it can serve, e.g. false while a crashed worker restarts. */

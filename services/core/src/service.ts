@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Backend, BackendInfo } from './backend.js';
+import type { Backend, BackendInfo, PrecisionChoice } from './backend.js';
 import type { BatchingConfig, BatchingSettings } from './config.js';
 import { EmbedError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
@@ -53,6 +53,7 @@ export interface ServiceInfo {
   readonly backend: string;
   readonly executionProvider: string | undefined;
   readonly dtype: string | undefined;
+  readonly precisionChoice: PrecisionChoice | undefined;
   readonly gpuAvailable: boolean;
   readonly embeddingDim: number | undefined;
   readonly maxInputTokens: number | undefined;
@@ -131,6 +132,7 @@ export class EmbeddingService {
       backend: this.options.backend.name,
       executionProvider: this.backendInfo?.executionProvider,
       dtype: this.backendInfo?.dtype,
+      precisionChoice: this.backendInfo?.precisionChoice,
       gpuAvailable: this.gpuAvailable,
       embeddingDim: this.embeddingDim,
       maxInputTokens: this.tokenizer?.maxInputTokens,
