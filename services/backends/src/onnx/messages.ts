@@ -1,4 +1,5 @@
 import type { ExecutionProvider } from '@embedbench/core/config';
+import type { OptimizedGraphUse } from './optimized-graph-cache.js';
 
 /** What a worker needs to build its session; all paths absolute. */
 export interface WorkerSetup {
@@ -14,6 +15,8 @@ export interface ProviderAttempt {
   readonly provider: ExecutionProvider;
   readonly modelFile: string;
   readonly dtype: 'fp32' | 'fp16' | 'q8';
+  /** Where this provider's optimized graph of the model is cached, if it is. */
+  readonly optimizedModelFile?: string | undefined;
 }
 
 export interface SkippedProvider {
@@ -33,6 +36,7 @@ export type FromWorker =
       readonly provider: ExecutionProvider;
       readonly dtype: ProviderAttempt['dtype'];
       readonly modelFile: string;
+      readonly optimizedGraph: OptimizedGraphUse;
       readonly skipped: readonly SkippedProvider[];
     }
   | { readonly type: 'load-failed'; readonly message: string; readonly skipped: readonly SkippedProvider[] }

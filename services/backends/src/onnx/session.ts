@@ -1,9 +1,11 @@
-import { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';
+import { createOptimizedSession, type OptimizedGraphUse } from './optimized-graph-cache.js';
 
 export interface OpenedSession {
   readonly session: InferenceSession;
   readonly attempt: ProviderAttempt;
+  readonly optimizedGraph: OptimizedGraphUse;
   readonly skipped: readonly SkippedProvider[];
 }
 
@@ -27,15 +29,14 @@ export async function openSessionWithFallback(setup: WorkerSetup): Promise<Opene
   const skipped: SkippedProvider[] = [];
   for (const attempt of setup.attempts) {
     try {
-      const session = await InferenceSession.create(attempt.modelFile, {
+      const { session, optimizedGraph } = await createOptimizedSession(attempt, {
         executionProviders: [attempt.provider],
-        graphOptimizationLevel: 'all',
         intraOpNumThreads: setup.intraOpThreads,
         interOpNumThreads: setup.interOpThreads,
         // A provider that cannot load is reported through the returned list, not ORT's stderr.
         logSeverityLevel: attempt.provider === 'cpu' ? 2 : 4,
       });
-      return { session, attempt, skipped };
+      return { session, attempt, optimizedGraph, skipped };
     } catch (error) {
       skipped.push({ provider: attempt.provider, modelFile: attempt.modelFile, reason: firstLine(error) });
     }

@@ -47,7 +47,8 @@ async function load(): Promise<InferenceSession | undefined> {
     const opened = await openSessionWithFallback(setup);
     checkInputs(opened.session);
     await embed(opened.session, [new Int32Array(WARMUP_TOKENS).fill(setup.padTokenId)]);
-    post({ type: 'ready', ...opened.attempt, skipped: opened.skipped });
+    const { provider, dtype, modelFile } = opened.attempt;
+    post({ type: 'ready', provider, dtype, modelFile, optimizedGraph: opened.optimizedGraph, skipped: opened.skipped });
     return opened.session;
   } catch (error) {
     const skipped = error instanceof NoProviderLoadedError ? error.skipped : [];
