@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, BackendHealth, BackendInfo, TokenizedBatch } from '@embedbench/core/backend';
 import type { BackendOptions, ExecutionProvider } from '@embedbench/core/config';
 import { batchTokenBudget, detectGpu } from '../gpu.js';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
 import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';
+import { withOptimizedGraphCache } from './optimized-graph-cache.js';
+import { chooseParallelism } from './parallelism.js';
 import { InferenceWorker, WorkerLoadError } from './pool.js';
+import { chooseCpuPrecision } from './precision-choice.js';
 
 const MODEL_FILES: Record<ProviderAttempt['dtype'], string> = {
   fp32: 'onnx/model.onnx',
@@ -16,8 +20,8 @@ const GPU_PROVIDERS: ReadonlySet<ExecutionProvider> = new Set(['tensorrt', 'cuda
 
 /**
  * The provider/file pairs to try, in order. 'auto' precision means FP16 on a GPU provider (FP32 if
- * the model has no FP16 file) and FP32 on the CPU; the device setting narrows the providers. A
- * provider whose file is absent is left out.
+ * the model has no FP16 file) and FP32 on the CPU (start() may switch the CPU to int8); the device
+ * setting narrows the providers. A provider whose file is absent is left out.
  */
 export function planAttempts(options: BackendOptions): ProviderAttempt[] {
   const providers = options.executionProviders.filter((provider) =>
@@ -54,14 +58,25 @@ export class OnnxBackend implements Backend {
   async start(): Promise<BackendInfo> {
     const { modelDir, logger } = this.options;
     const config = await readModelConfig(modelDir);
-    this.setup = {
-      attempts: planAttempts(this.options),
-      padTokenId: config.padTokenId,
-      hiddenSize: config.hiddenSize,
-      intraOpThreads: this.options.intraOpThreads,
-      interOpThreads: this.options.interOpThreads,
-    };
-    this.workers = Array.from({ length: this.options.workers }, () => this.spawn());
+    const prepare = (attempt: ProviderAttempt) => withOptimizedGraphCache(attempt, logger);
+    const planned = await Promise.all(planAttempts(this.options).map(prepare));
+    const gpuAvailable = detectGpu();
+    const onGpu = gpuAvailable && planned.some((attempt) => GPU_PROVIDERS.has(attempt.provider));
+    const { workers, intraOpThreads } = chooseParallelism(this.options, availableParallelism(), onGpu);
+    const threads = { padTokenId: config.padTokenId, hiddenSize: config.hiddenSize, intraOpThreads, interOpThreads: this.options.interOpThreads };
+    const precision =
+      this.options.dtype === 'auto' && !onGpu
+        ? await chooseCpuPrecision(planned, {
+            modelDir,
+            int8ModelFile: join(modelDir, MODEL_FILES.q8),
+            minCosine: this.options.int8MinCosine,
+            workerSetup: threads,
+            prepare,
+            logger,
+          })
+        : undefined;
+    this.setup = { attempts: precision?.attempts ?? planned, ...threads };
+    this.workers = Array.from({ length: workers }, () => this.spawn());
     let ready;
     try {
       [ready] = await Promise.all(this.workers.map((worker) => worker.loaded));
@@ -76,11 +91,12 @@ export class OnnxBackend implements Backend {
       backend: this.name,
       executionProvider: ready!.provider,
       dtype: ready!.dtype,
-      gpuAvailable: detectGpu(),
+      gpuAvailable,
       parallelism: this.workers.length,
       maxBatchTokens: batchTokenBudget(GPU_PROVIDERS.has(ready!.provider)),
+      ...(precision && ready!.provider === 'cpu' ? { precisionChoice: precision.choice } : {}),
     };
-    logger.info({ ...info, modelFile: ready!.modelFile, intraOpThreads: this.options.intraOpThreads }, 'onnx backend ready');
+    logger.info({ ...info, modelFile: ready!.modelFile, intraOpThreads, optimizedGraph: ready!.optimizedGraph }, 'onnx backend ready');
     return info;
   }
 
