@@ -35,7 +35,7 @@ export function backendOptions(modelDir: string, overrides: Partial<BackendOptio
   return {
     modelDir,
     modelId: 'test-model',
-    dtype: 'auto',
+    dtype: 'fp32',
     device: 'cpu',
     executionProviders: ['cpu'],
     intraOpThreads: 1,
