@@ -64,6 +64,13 @@ interface ServiceFigures {
   info: ServiceInfo;
   /** The service's embeddings of every passage, request by request. */
   embeddings: number[][][];
+  batching: BatchCounters;
+}
+
+interface BatchCounters {
+  batches: number;
+  /** Sum over batches of rows x longest row. */
+  paddedTokens: number;
 }
 
 /** The parts of GET /info this benchmark reads. */
@@ -75,7 +82,7 @@ interface ServiceInfo {
 
 interface RawFigures {
   embeddingsPerSecond: number;
-  batches: number;
+  batching: BatchCounters;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -144,11 +151,12 @@ async function measureRawSessionRun(modelDir: string, dtype: string, batches: st
     interOpNumThreads: 1,
     logSeverityLevel: 3,
   });
-  let batchCount = 0;
+  const counters: BatchCounters = { batches: 0, paddedTokens: 0 };
   const backend = {
     async embed(batch: { inputIds: readonly Int32Array[] }): Promise<Float32Array[]> {
-      batchCount++;
       const padded = padBatch(batch.inputIds, padTokenId);
+      counters.batches++;
+      counters.paddedTokens += padded.rows * padded.sequenceLength;
       const dims = [padded.rows, padded.sequenceLength];
       const feeds: Record<string, Tensor> = {
         input_ids: new Tensor('int64', padded.inputIds, dims),
@@ -169,12 +177,12 @@ async function measureRawSessionRun(modelDir: string, dtype: string, batches: st
   const requests = batches.map((texts) => ({ texts, inputIds: tokenizer.encode(texts, true).inputIds }));
   const enqueue = (request: { texts: string[]; inputIds: Int32Array[] }) => queue.enqueue({ ...request, timings: { queueMs: 0, inferenceMs: 0 } });
   await enqueue({ texts: batches[0]!.slice(0, 4), inputIds: requests[0]!.inputIds.slice(0, 4) });
-  batchCount = 0;
+  Object.assign(counters, { batches: 0, paddedTokens: 0 });
   const started = performance.now();
   await Promise.all(requests.map(enqueue));
   const seconds = (performance.now() - started) / 1000;
   await session.release();
-  return { embeddingsPerSecond: batches.flat().length / seconds, batches: batchCount };
+  return { embeddingsPerSecond: batches.flat().length / seconds, batching: counters };
 }
 
 /** Servers still running; killed if the benchmark exits early so none is left behind. */
@@ -296,6 +304,7 @@ async function measureService(backend: string, extraArgs: string[], settings: Se
     await waitHealthy(pool, backend);
     await embed(pool, batches[0]!.slice(0, 4));
     const info = await getInfo(pool);
+    const batchesBefore = await batchCounters(pool);
     const embeddings: number[][][] = new Array(batches.length);
     const health = pollHealth(url, settings.healthIntervalMs);
     const started = performance.now();
@@ -313,7 +322,9 @@ async function measureService(backend: string, extraArgs: string[], settings: Se
     );
     const seconds = (performance.now() - started) / 1000;
     const healthPolls = await health.stop();
-    const eventLoopDelay = await eventLoopDelayMs(pool);
+    const metrics = await readMetrics(pool);
+    const eventLoopDelay = { p99: metrics.value('nodejs_eventloop_lag_p99_seconds') * 1000, max: metrics.value('nodejs_eventloop_lag_max_seconds') * 1000 };
+    const batchesAfter = await batchCounters(pool);
     return {
       embeddingsPerSecond: (batches.length * settings.batchSize) / seconds,
       seconds,
@@ -326,6 +337,7 @@ async function measureService(backend: string, extraArgs: string[], settings: Se
       peakRssMiB: peakRssMiB(child.pid!),
       info,
       embeddings,
+      batching: { batches: batchesAfter.batches - batchesBefore.batches, paddedTokens: batchesAfter.paddedTokens - batchesBefore.paddedTokens },
     };
   } finally {
     await pool.close();
@@ -345,16 +357,23 @@ function parity(a: ServiceFigures, b: ServiceFigures): { min: number; mean: numb
   return { min: Math.min(...cosines), mean: cosines.reduce((sum, value) => sum + value, 0) / cosines.length };
 }
 
-/** The server's own event-loop delay (prom-client's default metrics), p99 and max, in ms. */
-async function eventLoopDelayMs(pool: Pool): Promise<{ p99: number; max: number }> {
+/** The server's Prometheus metrics; `value(name)` reads one unlabelled-or-single-series sample. */
+async function readMetrics(pool: Pool): Promise<{ value(name: string): number }> {
   const response = await pool.request({ path: '/metrics', method: 'GET' });
   const text = await response.body.text();
-  const gauge = (name: string): number => {
-    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-    if (!match) throw new Error(`GET /metrics has no ${name}`);
-    return Number(match[1]) * 1000;
+  return {
+    value(name) {
+      const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      if (!match) throw new Error(`GET /metrics has no ${name}`);
+      return Number(match[1]);
+    },
   };
-  return { p99: gauge('nodejs_eventloop_lag_p99_seconds'), max: gauge('nodejs_eventloop_lag_max_seconds') };
+}
+
+/** Batches the service ran and their padded tokens (rows x longest row), from its metrics. */
+async function batchCounters(pool: Pool): Promise<BatchCounters> {
+  const metrics = await readMetrics(pool);
+  return { batches: metrics.value('embedbench_batch_size_count'), paddedTokens: metrics.value('embedbench_batch_tokens_sum') };
 }
 
 function verdict(passed: boolean): string {
@@ -389,7 +408,10 @@ async function main(): Promise<void> {
       log(`phase ${++phaseNumber}/${phaseCount}: raw in-process session.run, ${dtype}, on the service's batches ...`);
       const raw = await measureRawSessionRun(settings.modelDir, dtype, batches, measured.info);
       raws[phase.label] = raw;
-      log(`  raw session.run (${dtype}): ${raw.embeddingsPerSecond.toFixed(2)} embeddings/s in ${raw.batches} batches`);
+      log(
+        `  raw session.run (${dtype}): ${raw.embeddingsPerSecond.toFixed(2)} embeddings/s; ${raw.batching.batches} batches, ` +
+          `${raw.batching.paddedTokens} padded tokens (the service ran ${measured.batching.batches}, ${measured.batching.paddedTokens})`,
+      );
     }
   }
   const auto = figures['onnx (auto)']!;
