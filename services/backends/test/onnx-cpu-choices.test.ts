@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cosineSimilarity } from '@embedbench/core/pooling';
 import { OnnxBackend } from '../src/onnx/index.js';
-import { chooseParallelism } from '../src/onnx/parallelism.js';
+import { chooseParallelism, threadsPerCore } from '../src/onnx/parallelism.js';
 import { backendOptions, capturingLogger, copyModel, testModelDir, tokenize, VARIED_TEXTS, type LogEntry } from './support.js';
 
 /** A private copy of the tiny model without any cache the shared copy may have gathered. */
@@ -152,20 +152,30 @@ describe('onnx optimized graph cache', () => {
 });
 
 describe('onnx workers x threads rule', () => {
-  it('gives every 2 logical cores a worker of 2 threads on the CPU', () => {
-    assert.deepEqual(chooseParallelism({ workers: undefined, intraOpThreads: undefined }, 16, false), { workers: 8, intraOpThreads: 2 });
-    assert.deepEqual(chooseParallelism({ workers: undefined, intraOpThreads: undefined }, 2, false), { workers: 1, intraOpThreads: 2 });
-    assert.deepEqual(chooseParallelism({ workers: undefined, intraOpThreads: undefined }, 1, false), { workers: 1, intraOpThreads: 1 });
-    assert.deepEqual(chooseParallelism({ workers: undefined, intraOpThreads: undefined }, 7, false), { workers: 3, intraOpThreads: 2 });
+  const unset = { workers: undefined, intraOpThreads: undefined };
+  const smt2 = (logical: number) => ({ logical, threadsPerCore: 2 });
+  const noSmt = (logical: number) => ({ logical, threadsPerCore: 1 });
+
+  it('gives every physical core a worker with one thread per hardware thread on the CPU', () => {
+    assert.deepEqual(chooseParallelism(unset, smt2(16), false), { workers: 8, intraOpThreads: 2 });
+    assert.deepEqual(chooseParallelism(unset, noSmt(2), false), { workers: 2, intraOpThreads: 1 });
+    assert.deepEqual(chooseParallelism(unset, noSmt(16), false), { workers: 16, intraOpThreads: 1 });
+    assert.deepEqual(chooseParallelism(unset, smt2(1), false), { workers: 1, intraOpThreads: 1 });
+    assert.deepEqual(chooseParallelism(unset, smt2(7), false), { workers: 3, intraOpThreads: 2 });
   });
 
-  it('lets an explicit setting win and shares the remaining cores by it', () => {
-    assert.deepEqual(chooseParallelism({ workers: 4, intraOpThreads: undefined }, 16, false), { workers: 4, intraOpThreads: 4 });
-    assert.deepEqual(chooseParallelism({ workers: undefined, intraOpThreads: 4 }, 16, false), { workers: 4, intraOpThreads: 4 });
-    assert.deepEqual(chooseParallelism({ workers: 3, intraOpThreads: 5 }, 16, false), { workers: 3, intraOpThreads: 5 });
+  it('lets an explicit setting win and shares the logical cores by it', () => {
+    assert.deepEqual(chooseParallelism({ workers: 4, intraOpThreads: undefined }, smt2(16), false), { workers: 4, intraOpThreads: 4 });
+    assert.deepEqual(chooseParallelism({ workers: undefined, intraOpThreads: 4 }, smt2(16), false), { workers: 4, intraOpThreads: 4 });
+    assert.deepEqual(chooseParallelism({ workers: 3, intraOpThreads: 5 }, smt2(16), false), { workers: 3, intraOpThreads: 5 });
   });
 
   it('keeps one worker with every core on a GPU provider', () => {
-    assert.deepEqual(chooseParallelism({ workers: undefined, intraOpThreads: undefined }, 16, true), { workers: 1, intraOpThreads: 16 });
+    assert.deepEqual(chooseParallelism(unset, smt2(16), true), { workers: 1, intraOpThreads: 16 });
+  });
+
+  it('reads a whole number of hardware threads per core from this machine', () => {
+    const perCore = threadsPerCore();
+    assert.ok(Number.isInteger(perCore) && perCore >= 1 && perCore <= 8, String(perCore));
   });
 });

@@ -7,7 +7,7 @@ import { batchTokenBudget, detectGpu } from '../gpu.js';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
 import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';
 import { withOptimizedGraphCache } from './optimized-graph-cache.js';
-import { chooseParallelism } from './parallelism.js';
+import { chooseParallelism, threadsPerCore } from './parallelism.js';
 import { InferenceWorker, WorkerLoadError } from './pool.js';
 import { chooseCpuPrecision } from './precision-choice.js';
 
@@ -62,7 +62,7 @@ export class OnnxBackend implements Backend {
     const planned = await Promise.all(planAttempts(this.options).map(prepare));
     const gpuAvailable = detectGpu();
     const onGpu = gpuAvailable && planned.some((attempt) => GPU_PROVIDERS.has(attempt.provider));
-    const { workers, intraOpThreads } = chooseParallelism(this.options, availableParallelism(), onGpu);
+    const { workers, intraOpThreads } = chooseParallelism(this.options, { logical: availableParallelism(), threadsPerCore: threadsPerCore() }, onGpu);
     const threads = { padTokenId: config.padTokenId, hiddenSize: config.hiddenSize, intraOpThreads, interOpThreads: this.options.interOpThreads };
     const precision =
       this.options.dtype === 'auto' && !onGpu
