@@ -73,8 +73,8 @@ export const SERVE_FLAGS = {
   'execution-providers': {
     description: `comma-separated onnx execution providers to try in order (default ${EXECUTION_PROVIDERS.join(',')})`,
   },
-  workers: { description: 'inference worker threads (default on CPU: one per 2 cores; 1 on GPU)' },
-  'intra-op-threads': { description: 'threads per inference session (default on CPU: 2, or cores / workers; GPU: cores / workers)' },
+  workers: { description: 'inference worker threads (default on CPU: one per physical core; 1 on GPU)' },
+  'intra-op-threads': { description: 'threads per inference session (default on CPU: hardware threads per core; else cores / workers)' },
   'int8-min-cosine': {
     description: 'with --dtype auto on CPU, use the int8 model only if it agrees with fp32 at least this well, 0..1 (default 0.99)',
   },
