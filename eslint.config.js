@@ -71,8 +71,18 @@ export default tseslint.config(
     },
   },
   {
-    // `embedbench doctor` reports what the services would find (it runs the backends' own provider
-    // probe); bench:raw measures the session.run ceiling on the backends' own padded batches.
+    // The benchmarks measure the services' own parts in process (the queue, the padding, raw
+    // session.run), and `embedbench doctor` runs the backends' provider probe: they may import the
+    // core and the backends, but never the HTTP layer's internals.
+    files: ['bench/src/commands/doctor.ts', 'bench/src/benchmarks/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^@embedbench/http(?!/main$)', message: 'benchmarks and doctor never use the HTTP layer in process' }] },
+      ],
+    },
+  },
+); bench:raw measures the session.run ceiling on the backends' own padded batches.
     files: ['bench/src/commands/doctor.ts', 'bench/src/benchmarks/raw-session.ts'],
     rules: {
       'no-restricted-imports': [

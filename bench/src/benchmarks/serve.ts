@@ -1,12 +1,17 @@
 /**
- * `npm run bench:serve`: the serving benchmark. On one model and one set of MS-MARCO-like
- * passage batches it measures, one after another so they never share the CPU:
- *  1. raw in-process onnxruntime `session.run` throughput on the batches (the ceiling);
- *  2. the `onnx` service, then the `transformers` service, each a real `embedbench serve` child
+ * `npm run bench:serve`: the serving benchmark. On one model and one set of MS-MARCO-like passage
+ * batches it measures, one after another so they never share the CPU:
+ *  1. the `onnx` service with dtype auto (int8 on the CPU when it agrees with fp32), then with fp32,
+ *     then the `transformers` service (the fp32 baseline), each a real `embedbench serve` child
  *     process loaded by N concurrent clients, each client posting its batches to /embed in turn,
- *     while /health is polled to measure its latency under load, and the child's peak RSS.
- * Every phase embeds the same batches (clients x requests per client), so throughputs compare
- * the same work. Prints the figures and the issue's targets; it is a measurement, not a test.
+ *     while /health is polled to measure its latency under load, and the child's peak RSS;
+ *  2. after each onnx service, raw in-process onnxruntime `session.run` on the same model file and
+ *     the same batches the service runs: the service's own queue, with the batching /info reports,
+ *     cuts the same requests into length-sorted, token-budget batches. So service / raw measures
+ *     the serving overhead alone (HTTP, per-request tokenization, worker messaging, pooling).
+ * Every phase embeds the same passages (clients x requests per client), so throughputs compare the
+ * same work; the onnx (auto) and transformers embeddings of every passage are compared by cosine.
+ * Prints the figures and the targets; it is a measurement, not a test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,7 +21,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { AutoTokenizer, env } from '@huggingface/transformers';
+import { readModelConfig } from '@embedbench/backends/model-files';
+import { padBatch } from '@embedbench/backends/onnx/tensors';
+import type { BatchingConfig } from '@embedbench/core/config';
+import { ServiceMetrics } from '@embedbench/core/metrics';
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
+import { BatchQueue } from '@embedbench/core/queue';
+import { TextTokenizer } from '@embedbench/core/tokenization';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { PassageGenerator } from '../text/passages.js';
@@ -24,7 +35,9 @@ import { PassageGenerator } from '../text/passages.js';
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const SERVER_START_TIMEOUT_MS = 300_000;
 const SERVER_STOP_TIMEOUT_MS = 60_000;
-const TARGETS = { serverEfficiency: 0.95, onnxOverTransformers: 1.5, healthP99Ms: 50 } as const;
+const TARGETS = { serverEfficiency: 0.95, onnxOverTransformers: 2.0, parityCosine: 0.99, healthP99Ms: 50 } as const;
+/** onnx model files by the dtype /info reports. */
+const ONNX_FILES: Record<string, string> = { fp32: 'onnx/model.onnx', fp16: 'onnx/model_fp16.onnx', q8: 'onnx/model_quantized.onnx' };
 
 interface Settings {
   modelDir: string;
@@ -48,6 +61,28 @@ interface ServiceFigures {
   eventLoopDelayP99Ms: number;
   eventLoopDelayMaxMs: number;
   peakRssMiB: number;
+  info: ServiceInfo;
+  /** The service's embeddings of every passage, request by request. */
+  embeddings: number[][][];
+  batching: BatchCounters;
+}
+
+interface BatchCounters {
+  batches: number;
+  /** Sum over batches of rows x longest row. */
+  paddedTokens: number;
+}
+
+/** The parts of GET /info this benchmark reads. */
+interface ServiceInfo {
+  dtype: string | null;
+  precision_choice: { dtype: string; cosine: number | null; reason: string } | null;
+  batching: { enabled: boolean; max_batch_tokens: number | null; max_batch_requests: number; max_queue: number; parallelism: number | null };
+}
+
+interface RawFigures {
+  embeddingsPerSecond: number;
+  batching: BatchCounters;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -98,32 +133,56 @@ function passageBatches(settings: Settings): string[][] {
   );
 }
 
-/** The ceiling: the same batches, each padded to its longest row, through one in-process session, one after another. */
-async function measureRawSessionRun(settings: Settings, batches: string[][]): Promise<number> {
-  env.allowRemoteModels = false;
-  const tokenizer = await AutoTokenizer.from_pretrained(settings.modelDir);
-  const session = await InferenceSession.create(join(settings.modelDir, 'onnx', 'model.onnx'), {
+/**
+ * The ceiling for one model file: the requests go through the core's batching queue with the
+ * service's batching settings, all at once, and each batch it cuts is padded and run through one
+ * in-process session (all cores, as the service's sessions have between them), one after another.
+ * With several service workers, the raw phase's one session also measures the worker split.
+ */
+async function measureRawSessionRun(modelDir: string, dtype: string, batches: string[][], info: ServiceInfo): Promise<RawFigures> {
+  const modelFile = ONNX_FILES[dtype];
+  if (modelFile === undefined) throw new Error(`no onnx model file is known for dtype ${dtype}`);
+  const tokenizer = await TextTokenizer.load(modelDir);
+  const { padTokenId } = await readModelConfig(modelDir);
+  const session = await InferenceSession.create(join(modelDir, modelFile), {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: availableParallelism(),
     interOpNumThreads: 1,
+    logSeverityLevel: 3,
   });
-  const toFeed = (texts: string[]): Record<string, Tensor> => {
-    const encoded = tokenizer(texts, { padding: true, truncation: true }) as Record<string, { data: BigInt64Array; dims: number[] }>;
-    const feed: Record<string, Tensor> = {};
-    for (const name of session.inputNames) {
-      const source = encoded[name] ?? encoded.input_ids!;
-      feed[name] = new Tensor('int64', encoded[name] ? source.data : new BigInt64Array(source.data.length), source.dims);
-    }
-    return feed;
+  const counters: BatchCounters = { batches: 0, paddedTokens: 0 };
+  const backend = {
+    async embed(batch: { inputIds: readonly Int32Array[] }): Promise<Float32Array[]> {
+      const padded = padBatch(batch.inputIds, padTokenId);
+      counters.batches++;
+      counters.paddedTokens += padded.rows * padded.sequenceLength;
+      const dims = [padded.rows, padded.sequenceLength];
+      const feeds: Record<string, Tensor> = {
+        input_ids: new Tensor('int64', padded.inputIds, dims),
+        attention_mask: new Tensor('int64', padded.attentionMask, dims),
+      };
+      if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', new BigInt64Array(padded.inputIds.length), dims);
+      await session.run(feeds);
+      return batch.inputIds.map(() => new Float32Array(1));
+    },
   };
-  const feeds = batches.map(toFeed);
-  await session.run(toFeed(batches[0]!.slice(0, 4)));
+  const batching: BatchingConfig = {
+    enabled: info.batching.enabled,
+    maxBatchTokens: info.batching.max_batch_tokens ?? Number.MAX_SAFE_INTEGER,
+    maxBatchRequests: info.batching.max_batch_requests,
+    maxQueue: Math.max(info.batching.max_queue, batches.length),
+  };
+  const queue = new BatchQueue(backend, batching, 1, new ServiceMetrics('raw'));
+  const requests = batches.map((texts) => ({ texts, inputIds: tokenizer.encode(texts, true).inputIds }));
+  const enqueue = (request: { texts: string[]; inputIds: Int32Array[] }) => queue.enqueue({ ...request, timings: { queueMs: 0, inferenceMs: 0 } });
+  await enqueue({ texts: batches[0]!.slice(0, 4), inputIds: requests[0]!.inputIds.slice(0, 4) });
+  Object.assign(counters, { batches: 0, paddedTokens: 0 });
   const started = performance.now();
-  for (const feed of feeds) await session.run(feed);
+  await Promise.all(requests.map(enqueue));
   const seconds = (performance.now() - started) / 1000;
   await session.release();
-  return (batches.length * settings.batchSize) / seconds;
+  return { embeddingsPerSecond: batches.flat().length / seconds, batching: counters };
 }
 
 /** Servers still running; killed if the benchmark exits early so none is left behind. */
@@ -132,8 +191,8 @@ process.on('exit', () => {
   for (const child of liveServers) child.kill('SIGKILL');
 });
 
-async function startServer(backend: string, modelDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--backend', backend, '--model', modelDir, '--port', '0'], {
+async function startServer(backend: string, modelDir: string, extraArgs: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--backend', backend, '--model', modelDir, '--port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   liveServers.add(child);
@@ -184,9 +243,9 @@ const MAX_ATTEMPTS = 20;
 /**
  * Posts one batch to /embed, sending it again after a retryable status (the transformers baseline
  * blocks its event loop while it computes, so requests waiting to be read can time out with 408).
- * Resolves with the number of retries it took.
+ * Resolves with the embeddings and the number of retries it took.
  */
-async function embed(pool: Pool, texts: string[]): Promise<number> {
+async function embed(pool: Pool, texts: string[]): Promise<{ embeddings: number[][]; retries: number }> {
   for (let attempt = 1; ; attempt++) {
     const response = await pool.request({
       path: '/embed',
@@ -194,8 +253,10 @@ async function embed(pool: Pool, texts: string[]): Promise<number> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ texts }),
     });
-    const body = (await response.body.json()) as { num_embeddings?: number; error?: string };
-    if (response.statusCode === 200 && body.num_embeddings === texts.length) return attempt - 1;
+    const body = (await response.body.json()) as { embeddings?: number[][]; num_embeddings?: number; error?: string };
+    if (response.statusCode === 200 && body.num_embeddings === texts.length && body.embeddings) {
+      return { embeddings: body.embeddings, retries: attempt - 1 };
+    }
     if (!RETRYABLE_STATUSES.has(response.statusCode) || attempt === MAX_ATTEMPTS) {
       throw new Error(`POST /embed answered ${response.statusCode} (attempt ${attempt}): ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
     }
@@ -236,26 +297,34 @@ function peakRssMiB(pid: number): number {
   return Number(match[1]) / 1024;
 }
 
-async function measureService(backend: string, settings: Settings, batches: string[][]): Promise<ServiceFigures> {
-  const { child, url } = await startServer(backend, settings.modelDir);
+async function measureService(backend: string, extraArgs: string[], settings: Settings, batches: string[][]): Promise<ServiceFigures> {
+  const { child, url } = await startServer(backend, settings.modelDir, extraArgs);
   const pool = new Pool(url, { connections: settings.clients + 2, headersTimeout: 0, bodyTimeout: 0 });
   try {
     await waitHealthy(pool, backend);
     await embed(pool, batches[0]!.slice(0, 4));
+    const info = await getInfo(pool);
+    const batchesBefore = await batchCounters(pool);
+    const embeddings: number[][][] = new Array(batches.length);
     const health = pollHealth(url, settings.healthIntervalMs);
     const started = performance.now();
     const retriesPerClient = await Promise.all(
       Array.from({ length: settings.clients }, async (_, client) => {
         let retries = 0;
         for (let request = 0; request < settings.requestsPerClient; request++) {
-          retries += await embed(pool, batches[client * settings.requestsPerClient + request]!);
+          const index = client * settings.requestsPerClient + request;
+          const answer = await embed(pool, batches[index]!);
+          embeddings[index] = answer.embeddings;
+          retries += answer.retries;
         }
         return retries;
       }),
     );
     const seconds = (performance.now() - started) / 1000;
     const healthPolls = await health.stop();
-    const eventLoopDelay = await eventLoopDelayMs(pool);
+    const metrics = await readMetrics(pool);
+    const eventLoopDelay = { p99: metrics.value('nodejs_eventloop_lag_p99_seconds') * 1000, max: metrics.value('nodejs_eventloop_lag_max_seconds') * 1000 };
+    const batchesAfter = await batchCounters(pool);
     return {
       embeddingsPerSecond: (batches.length * settings.batchSize) / seconds,
       seconds,
@@ -266,6 +335,9 @@ async function measureService(backend: string, settings: Settings, batches: stri
       eventLoopDelayP99Ms: eventLoopDelay.p99,
       eventLoopDelayMaxMs: eventLoopDelay.max,
       peakRssMiB: peakRssMiB(child.pid!),
+      info,
+      embeddings,
+      batching: { batches: batchesAfter.batches - batchesBefore.batches, paddedTokens: batchesAfter.paddedTokens - batchesBefore.paddedTokens },
     };
   } finally {
     await pool.close();
@@ -273,16 +345,35 @@ async function measureService(backend: string, settings: Settings, batches: stri
   }
 }
 
-/** The server's own event-loop delay (prom-client's default metrics), p99 and max, in ms. */
-async function eventLoopDelayMs(pool: Pool): Promise<{ p99: number; max: number }> {
+async function getInfo(pool: Pool): Promise<ServiceInfo> {
+  const response = await pool.request({ path: '/info', method: 'GET' });
+  if (response.statusCode !== 200) throw new Error(`GET /info answered ${response.statusCode}`);
+  return (await response.body.json()) as ServiceInfo;
+}
+
+/** Lowest and mean cosine similarity between two services' embeddings of the same passages. */
+function parity(a: ServiceFigures, b: ServiceFigures): { min: number; mean: number } {
+  const cosines = a.embeddings.flatMap((rows, request) => rows.map((row, i) => cosineSimilarity(row, b.embeddings[request]![i]!)));
+  return { min: Math.min(...cosines), mean: cosines.reduce((sum, value) => sum + value, 0) / cosines.length };
+}
+
+/** The server's Prometheus metrics; `value(name)` reads one unlabelled-or-single-series sample. */
+async function readMetrics(pool: Pool): Promise<{ value(name: string): number }> {
   const response = await pool.request({ path: '/metrics', method: 'GET' });
   const text = await response.body.text();
-  const gauge = (name: string): number => {
-    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-    if (!match) throw new Error(`GET /metrics has no ${name}`);
-    return Number(match[1]) * 1000;
+  return {
+    value(name) {
+      const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      if (!match) throw new Error(`GET /metrics has no ${name}`);
+      return Number(match[1]);
+    },
   };
-  return { p99: gauge('nodejs_eventloop_lag_p99_seconds'), max: gauge('nodejs_eventloop_lag_max_seconds') };
+}
+
+/** Batches the service ran and their padded tokens (rows x longest row), from its metrics. */
+async function batchCounters(pool: Pool): Promise<BatchCounters> {
+  const metrics = await readMetrics(pool);
+  return { batches: metrics.value('embedbench_batch_size_count'), paddedTokens: metrics.value('embedbench_batch_tokens_sum') };
 }
 
 function verdict(passed: boolean): string {
@@ -296,25 +387,47 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`model ${settings.modelDir}; ${settings.clients} clients x ${settings.requestsPerClient} request(s) of ${settings.batchSize} passages = ${passages} passages per phase; ${availableParallelism()} CPUs`);
 
-  log('phase 1/3: raw in-process session.run ...');
-  const raw = await measureRawSessionRun(settings, batches);
-  log(`  raw session.run: ${raw.toFixed(2)} embeddings/s`);
+  const phases: Array<{ label: string; backend: string; args: string[]; raw: boolean }> = [
+    { label: 'onnx (auto)', backend: 'onnx', args: ['--dtype', 'auto'], raw: true },
+    { label: 'onnx (fp32)', backend: 'onnx', args: ['--dtype', 'fp32'], raw: true },
+    { label: 'transformers (fp32)', backend: 'transformers', args: [], raw: false },
+  ];
+  const phaseCount = phases.length + phases.filter((phase) => phase.raw).length;
+  let phaseNumber = 0;
   const figures: Record<string, ServiceFigures> = {};
-  for (const [index, backend] of ['onnx', 'transformers'].entries()) {
-    log(`phase ${index + 2}/3: ${backend} service ...`);
-    const measured = await measureService(backend, settings, batches);
-    figures[backend] = measured;
-    log(`  ${backend}: ${measured.embeddingsPerSecond.toFixed(2)} embeddings/s over ${measured.seconds.toFixed(1)} s (${measured.retries} retried requests); /health p99 ${measured.healthP99Ms.toFixed(1)} ms (${measured.healthSamples} polls, ${measured.healthFailures} failed); event-loop delay p99 ${measured.eventLoopDelayP99Ms.toFixed(1)} ms, max ${measured.eventLoopDelayMaxMs.toFixed(0)} ms; peak RSS ${measured.peakRssMiB.toFixed(0)} MiB`);
+  const raws: Record<string, RawFigures> = {};
+  for (const phase of phases) {
+    log(`phase ${++phaseNumber}/${phaseCount}: ${phase.label} service ...`);
+    const measured = await measureService(phase.backend, phase.args, settings, batches);
+    figures[phase.label] = measured;
+    const choice = measured.info.precision_choice;
+    log(`  ${phase.label}: dtype ${measured.info.dtype}${choice ? ` (${choice.reason})` : ''}; ${measured.info.batching.parallelism} worker(s)`);
+    log(`  ${phase.label}: ${measured.embeddingsPerSecond.toFixed(2)} embeddings/s over ${measured.seconds.toFixed(1)} s (${measured.retries} retried requests); /health p99 ${measured.healthP99Ms.toFixed(1)} ms (${measured.healthSamples} polls, ${measured.healthFailures} failed); event-loop delay p99 ${measured.eventLoopDelayP99Ms.toFixed(1)} ms, max ${measured.eventLoopDelayMaxMs.toFixed(0)} ms; peak RSS ${measured.peakRssMiB.toFixed(0)} MiB`);
+    if (phase.raw) {
+      const dtype = measured.info.dtype ?? 'fp32';
+      log(`phase ${++phaseNumber}/${phaseCount}: raw in-process session.run, ${dtype}, on the service's batches ...`);
+      const raw = await measureRawSessionRun(settings.modelDir, dtype, batches, measured.info);
+      raws[phase.label] = raw;
+      log(
+        `  raw session.run (${dtype}): ${raw.embeddingsPerSecond.toFixed(2)} embeddings/s; ${raw.batching.batches} batches, ` +
+          `${raw.batching.paddedTokens} padded tokens (the service ran ${measured.batching.batches}, ${measured.batching.paddedTokens})`,
+      );
+    }
   }
-  const onnx = figures.onnx!;
-  const transformers = figures.transformers!;
-  const efficiency = onnx.embeddingsPerSecond / raw;
-  const speedup = onnx.embeddingsPerSecond / transformers.embeddingsPerSecond;
+  const auto = figures['onnx (auto)']!;
+  const transformers = figures['transformers (fp32)']!;
   log('summary:');
-  log(`  onnx service / raw session.run = ${(efficiency * 100).toFixed(1)}% (target >= ${TARGETS.serverEfficiency * 100}%: ${verdict(efficiency >= TARGETS.serverEfficiency)})`);
-  log(`  onnx / transformers = ${speedup.toFixed(2)}x (target >= ${TARGETS.onnxOverTransformers}x: ${verdict(speedup >= TARGETS.onnxOverTransformers)})`);
-  for (const [backend, measured] of Object.entries(figures)) {
-    log(`  ${backend} /health p99 = ${measured.healthP99Ms.toFixed(1)} ms (target <= ${TARGETS.healthP99Ms} ms: ${verdict(measured.healthP99Ms <= TARGETS.healthP99Ms)}); peak RSS ${measured.peakRssMiB.toFixed(0)} MiB`);
+  for (const [label, raw] of Object.entries(raws)) {
+    const efficiency = figures[label]!.embeddingsPerSecond / raw.embeddingsPerSecond;
+    log(`  ${label} = ${figures[label]!.info.dtype}: service / raw session.run = ${(efficiency * 100).toFixed(1)}% (target >= ${TARGETS.serverEfficiency * 100}%: ${verdict(efficiency >= TARGETS.serverEfficiency)})`);
+  }
+  const speedup = auto.embeddingsPerSecond / transformers.embeddingsPerSecond;
+  const agreement = parity(auto, transformers);
+  log(`  onnx (auto = ${auto.info.dtype}) / transformers (fp32) = ${speedup.toFixed(2)}x (target >= ${TARGETS.onnxOverTransformers}x: ${verdict(speedup >= TARGETS.onnxOverTransformers)})`);
+  log(`  parity onnx (auto) vs transformers over ${passages} passages: cosine min ${agreement.min.toFixed(5)}, mean ${agreement.mean.toFixed(5)} (target min >= ${TARGETS.parityCosine}: ${verdict(agreement.min >= TARGETS.parityCosine)})`);
+  log(`  onnx (fp32) / transformers (fp32) = ${(figures['onnx (fp32)']!.embeddingsPerSecond / transformers.embeddingsPerSecond).toFixed(2)}x`);
+  for (const [label, measured] of Object.entries(figures)) {
+    log(`  ${label} /health p99 = ${measured.healthP99Ms.toFixed(1)} ms (target <= ${TARGETS.healthP99Ms} ms: ${verdict(measured.healthP99Ms <= TARGETS.healthP99Ms)}); peak RSS ${measured.peakRssMiB.toFixed(0)} MiB`);
   }
 }
 

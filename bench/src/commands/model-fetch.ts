@@ -31,10 +31,12 @@ export function registerFetch(modelCommand: Command): void {
         hub,
         log: (line) => process.stderr.write(`${line}\n`),
       });
-      const downloaded = files.filter((file) => file.action === 'downloaded').length;
+      const count = (action: (typeof files)[number]['action']) => files.filter((file) => file.action === action).length;
+      const quantized = count('quantized here');
       process.stdout.write(
-        `fetched ${modelId}@${options.revision} into ${options.out}: ${downloaded} downloaded, ` +
-          `${files.length - downloaded} already present, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+        `fetched ${modelId}@${options.revision} into ${options.out}: ${count('downloaded')} downloaded, ` +
+          `${count('already present')} already present${quantized > 0 ? `, ${quantized} quantized here` : ''}, ` +
+          `in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
       );
     });
 }

@@ -7,6 +7,7 @@ import type { HubClientOptions } from '../hub/config.js';
 import { HubError } from '../hub/errors.js';
 import { ensureHiddenStateOutput, externalDataLocations, type HiddenStateEdit } from './graph-edit.js';
 import { onnx } from './onnx/proto.js';
+import { quantizeModelFile } from './onnx/quantize-graph.js';
 
 /** ONNX variants by the file names that transformers.js exports use. */
 export const VARIANT_FILES = {
@@ -32,7 +33,14 @@ const manifestSchema = z.object({
   revision: z.string(),
   files: z.record(
     z.string(),
-    z.object({ size: z.number(), sha256: z.string().optional(), localSize: z.number(), editedFrom: z.string().optional() }),
+    z.object({
+      size: z.number(),
+      sha256: z.string().optional(),
+      localSize: z.number(),
+      editedFrom: z.string().optional(),
+      /** For a file made here: the fp32 file it was quantized from, as `sha256-or-size:localSize`. */
+      quantizedFrom: z.string().optional(),
+    }),
   ),
 });
 type Manifest = z.infer<typeof manifestSchema>;
@@ -51,13 +59,14 @@ export interface FetchModelOptions {
 export interface FetchedFile {
   path: string;
   bytes: number;
-  action: 'downloaded' | 'already present';
+  action: 'downloaded' | 'already present' | 'quantized here';
   edit?: HiddenStateEdit;
 }
 
 /**
  * Downloads config, tokenizer files and the requested ONNX variants (with their external-data
- * companions) into `outDir`, then makes sure every ONNX graph outputs `last_hidden_state`.
+ * companions) into `outDir`, then makes sure every ONNX graph outputs `last_hidden_state`. A q8
+ * variant the repository lacks is made here from the fp32 file (dynamic int8 MatMuls).
  */
 export async function fetchModel(options: FetchModelOptions): Promise<FetchedFile[]> {
   const log = options.log ?? (() => undefined);
@@ -65,7 +74,9 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchedFil
   const client = new HubClient(options.hub);
   try {
     const listing = await client.listFiles(repo);
-    const plan = planDownloads(listing, options.variants, repo);
+    const quantizeHere = options.variants.includes('q8') && !listing.some((file) => file.path === VARIANT_FILES.q8);
+    const downloads: Variant[] = quantizeHere ? [...new Set([...options.variants.filter((variant) => variant !== 'q8'), 'fp32' as const])] : options.variants;
+    const plan = planDownloads(listing, downloads, repo);
     const manifest = await readManifest(options.outDir, repo);
     const fetched: FetchedFile[] = [];
     for (const file of plan) {
@@ -93,7 +104,8 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchedFil
       await writeJsonAtomic(join(options.outDir, FETCH_MANIFEST), manifest);
       fetched.push(record);
     }
-    for (const variant of options.variants) await checkExternalData(options.outDir, VARIANT_FILES[variant]);
+    for (const variant of downloads) await checkExternalData(options.outDir, VARIANT_FILES[variant]);
+    if (quantizeHere) fetched.push(await quantizeFp32(options.outDir, manifest, log));
     return fetched;
   } finally {
     await client.close();
@@ -135,6 +147,29 @@ async function exposeHiddenState(outDir: string, path: string, log: (line: strin
     );
   }
   return edit;
+}
+
+/** Makes onnx/model_quantized.onnx from the fetched (and edited) onnx/model.onnx, unless it is already made from it. */
+async function quantizeFp32(outDir: string, manifest: Manifest, log: (line: string) => void): Promise<FetchedFile> {
+  const source = manifest.files[VARIANT_FILES.fp32];
+  if (source === undefined) throw new Error(`${VARIANT_FILES.fp32} was not fetched, so it cannot be quantized`);
+  const stamp = `${source.sha256 ?? source.size}:${source.localSize}`;
+  const path = VARIANT_FILES.q8;
+  const destination = join(outDir, ...path.split('/'));
+  const recorded = manifest.files[path];
+  if (recorded?.quantizedFrom === stamp && (await fileSize(destination)) === recorded.localSize) {
+    return { path, bytes: recorded.localSize, action: 'already present' };
+  }
+  log(`quantizing ${VARIANT_FILES.fp32} to ${path} (dynamic int8 MatMuls; the repository has no ${path})`);
+  const started = performance.now();
+  const result = await quantizeModelFile(join(outDir, ...VARIANT_FILES.fp32.split('/')), destination);
+  log(
+    `  ${path}: ${result.quantizedMatMuls} MatMuls int8, ${result.floatMatMuls} left float32, ` +
+      `${megabytes(result.bytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  manifest.files[path] = { size: source.size, localSize: result.bytes, quantizedFrom: stamp };
+  await writeJsonAtomic(join(outDir, FETCH_MANIFEST), manifest);
+  return { path, bytes: result.bytes, action: 'quantized here' };
 }
 
 async function checkExternalData(outDir: string, path: string): Promise<void> {

@@ -36,12 +36,13 @@ export function backendOptions(modelDir: string, overrides: Partial<BackendOptio
   return {
     modelDir,
     modelId: 'test-model',
-    dtype: 'auto',
+    dtype: 'fp32',
     device: 'cpu',
     executionProviders: ['cpu'],
     intraOpThreads: 1,
     interOpThreads: 1,
     workers: 1,
+    int8MinCosine: 0.99,
     logger: capturingLogger().logger,
     ...overrides,
   };

@@ -28,11 +28,16 @@ export interface BackendOptions {
   readonly device: Device;
   /** Providers to try, in order; one that fails to load is logged and skipped. */
   readonly executionProviders: readonly ExecutionProvider[];
-  /** Threads per inference session (per worker). */
-  readonly intraOpThreads: number;
+  /** Threads per inference session (per worker); unset: the backend chooses from the core count. */
+  readonly intraOpThreads: number | undefined;
   readonly interOpThreads: number;
-  /** Inference worker threads (the onnx backend's parallelism). */
-  readonly workers: number;
+  /** Inference worker threads (the onnx backend's parallelism); unset: the backend chooses. */
+  readonly workers: number | undefined;
+  /**
+   * With dtype 'auto' on the CPU, the int8 model is used only when its embeddings of a fixed probe
+   * set reach this cosine similarity with the fp32 model's.
+   */
+  readonly int8MinCosine: number;
   readonly logger: Logger;
 }
 
@@ -69,6 +74,17 @@ export interface BackendInfo {
    * device; the queue uses it unless the operator sets --max-batch-tokens.
    */
   readonly maxBatchTokens: number;
+  /** How the precision was chosen, when the backend chose it by measuring (dtype 'auto'). */
+  readonly precisionChoice?: PrecisionChoice | undefined;
+}
+
+/** A precision chosen by comparing a lower-precision model's embeddings with fp32's. */
+export interface PrecisionChoice {
+  /** The precision in use: 'q8' or 'fp32'. */
+  readonly dtype: string;
+  /** Lowest cosine similarity between the two models' embeddings of fixed probe texts; null if not measured. */
+  readonly cosine: number | null;
+  readonly reason: string;
 }
 
 /** A backend's own view of whether it can serve, e.g. false while a crashed worker restarts. */

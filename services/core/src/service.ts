@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Backend, BackendInfo, ProviderStatus } from './backend.js';
+import type { Backend, BackendInfo, PrecisionChoice, ProviderStatus } from './backend.js';
 import type { BatchingConfig, BatchingSettings } from './config.js';
 import { EmbedError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
@@ -58,6 +58,7 @@ export interface ServiceInfo {
   readonly backend: string;
   readonly executionProvider: string | undefined;
   readonly dtype: string | undefined;
+  readonly precisionChoice: PrecisionChoice | undefined;
   readonly gpuAvailable: boolean;
   readonly providers: readonly ProviderStatus[];
   readonly embeddingDim: number | undefined;
@@ -137,6 +138,7 @@ export class EmbeddingService {
       backend: this.options.backend.name,
       executionProvider: this.backendInfo?.executionProvider,
       dtype: this.backendInfo?.dtype,
+      precisionChoice: this.backendInfo?.precisionChoice,
       gpuAvailable: this.gpuAvailable,
       providers: this.backendInfo?.providers ?? [],
       embeddingDim: this.embeddingDim,

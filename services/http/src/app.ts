@@ -91,6 +91,7 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
       backend: info.backend,
       execution_provider: info.executionProvider ?? null,
       dtype: info.dtype ?? null,
+      precision_choice: info.precisionChoice ?? null,
       gpu_available: info.gpuAvailable,
       execution_providers: info.providers,
       embedding_dim: info.embeddingDim ?? null,

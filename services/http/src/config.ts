@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import {
   BACKEND_NAMES,
@@ -50,8 +49,11 @@ export const SERVE_FLAGS = {
   'execution-providers': {
     description: `comma-separated onnx execution providers to try in order (default ${EXECUTION_PROVIDERS.join(',')})`,
   },
-  workers: { description: 'inference worker threads (default 1)' },
-  'intra-op-threads': { description: 'threads per inference session (default: cores / workers)' },
+  workers: { description: 'inference worker threads (default on CPU: one per physical core; 1 on GPU)' },
+  'intra-op-threads': { description: 'threads per inference session (default on CPU: hardware threads per core; else cores / workers)' },
+  'int8-min-cosine': {
+    description: 'with --dtype auto on CPU, use the int8 model only if it agrees with fp32 at least this well, 0..1 (default 0.99)',
+  },
   'inter-op-threads': { description: 'inter-op threads per inference session (default 1)' },
   'api-key': { description: 'require "Authorization: Bearer <key>" on embedding routes and /info (default: none)' },
   'auth-exempt': {
@@ -103,8 +105,9 @@ const serveSchema = z.object({
     .transform((text) => text.split(',').map((name) => name.trim()).filter(Boolean))
     .pipe(z.array(z.enum(EXECUTION_PROVIDERS)).min(1))
     .default([...EXECUTION_PROVIDERS]),
-  workers: positiveInt.default(1),
+  workers: positiveInt.optional(),
   'intra-op-threads': positiveInt.optional(),
+  'int8-min-cosine': z.coerce.number().min(0).max(1).default(0.99),
   'inter-op-threads': positiveInt.default(1),
   'api-key': z.string().min(1).optional(),
   'auth-exempt': z
@@ -132,9 +135,11 @@ export interface ServeConfig {
   readonly dtype: Dtype;
   readonly device: Device;
   readonly executionProviders: readonly ExecutionProvider[];
-  readonly workers: number;
-  readonly intraOpThreads: number;
+  /** Unset: the backend chooses from the core count. */
+  readonly workers: number | undefined;
+  readonly intraOpThreads: number | undefined;
   readonly interOpThreads: number;
+  readonly int8MinCosine: number;
   readonly apiKey: string | undefined;
   /** Route groups served without the API key when one is set. */
   readonly authExempt: readonly AuthExemptableRoute[];
@@ -169,7 +174,6 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     throw new ConfigError(`invalid serve configuration:\n  ${lines.join('\n  ')}`);
   }
   const values = parsed.data;
-  const workers = values.workers;
   return {
     backend: values.backend,
     model: values.model,
@@ -189,8 +193,9 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     dtype: values.dtype,
     device: values.device,
     executionProviders: values['execution-providers'],
-    workers,
-    intraOpThreads: values['intra-op-threads'] ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+    workers: values.workers,
+    intraOpThreads: values['intra-op-threads'],
+    int8MinCosine: values['int8-min-cosine'],
     interOpThreads: values['inter-op-threads'],
     apiKey: values['api-key'],
     authExempt: values['auth-exempt'],

@@ -63,6 +63,7 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
     intraOpThreads: config.intraOpThreads,
     interOpThreads: config.interOpThreads,
     workers: config.workers,
+    int8MinCosine: config.int8MinCosine,
     logger: logger.child({ component: 'backend' }),
   });
   const service = new EmbeddingService({

@@ -66,6 +66,7 @@ export const tinyBackendOptions: BackendOptions = {
   intraOpThreads: 1,
   interOpThreads: 1,
   workers: 1,
+  int8MinCosine: 0.99,
   logger: silentLogger,
 };
 

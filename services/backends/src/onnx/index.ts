@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, BackendHealth, BackendInfo, BackendLimits, BackendOptions, ExecutionProvider, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
@@ -6,6 +7,9 @@ import { applyProviderEnvironment, probeExecutionProviders } from '../providers/
 import { batchTokenBudget, GPU_PROVIDERS, gpuProven, planProviders, providerReport } from '../providers/selection.js';
 import { InferenceWorker, WORKER_SCRIPT } from './inference-worker.js';
 import type { ProviderAttempt, WorkerSetup } from './messages.js';
+import { withOptimizedGraphCache } from './optimized-graph-cache.js';
+import { chooseParallelism, threadsPerCore } from './parallelism.js';
+import { chooseCpuPrecision } from './precision-choice.js';
 
 const MODEL_FILES: Record<ProviderAttempt['dtype'], string> = {
   fp32: 'onnx/model.onnx',
@@ -15,7 +19,8 @@ const MODEL_FILES: Record<ProviderAttempt['dtype'], string> = {
 
 /**
  * The provider/file pairs to try, in order. 'auto' precision means FP16 on a GPU provider (FP32 if
- * the model has no FP16 file) and FP32 on the CPU. A provider whose file is absent is left out.
+ * the model has no FP16 file) and FP32 on the CPU (start() may switch the CPU to int8). A provider
+ * whose file is absent is left out.
  */
 export function planAttempts(options: BackendOptions, providers: readonly ExecutionProvider[]): ProviderAttempt[] {
   const attempts: ProviderAttempt[] = [];
@@ -64,15 +69,30 @@ export class OnnxBackend implements Backend {
           plan.excluded.map((entry) => `${entry.provider}: ${entry.reason}`).join('; '),
       );
     }
-    this.setup = {
-      attempts: planAttempts(this.options, plan.candidates),
+    const prepare = (attempt: ProviderAttempt) => withOptimizedGraphCache(attempt, logger);
+    const planned = await Promise.all(planAttempts(this.options, plan.candidates).map(prepare));
+    const onGpu = GPU_PROVIDERS.has(planned[0]!.provider);
+    const { workers, intraOpThreads } = chooseParallelism(this.options, { logical: availableParallelism(), threadsPerCore: threadsPerCore() }, onGpu);
+    const sessionSetup = {
       padTokenId: config.padTokenId,
       hiddenSize: config.hiddenSize,
-      intraOpThreads: this.options.intraOpThreads,
+      intraOpThreads,
       interOpThreads: this.options.interOpThreads,
       maxSequenceLength: limits.maxSequenceLength,
     };
-    this.workers = Array.from({ length: this.options.workers }, () => this.spawn());
+    const precision =
+      this.options.dtype === 'auto' && !onGpu
+        ? await chooseCpuPrecision(planned, {
+            modelDir,
+            int8ModelFile: join(modelDir, MODEL_FILES.q8),
+            minCosine: this.options.int8MinCosine,
+            workerSetup: sessionSetup,
+            prepare,
+            logger,
+          })
+        : undefined;
+    this.setup = { attempts: precision?.attempts ?? planned, ...sessionSetup };
+    this.workers = Array.from({ length: workers }, () => this.spawn());
     let ready;
     try {
       [ready] = await Promise.all(this.workers.map((worker) => worker.loaded));
@@ -92,12 +112,20 @@ export class OnnxBackend implements Backend {
       providers: providerReport(executionProviders, plan, ready!.provider, failedToLoad, probes),
       parallelism: this.workers.length,
       maxBatchTokens: batchTokenBudget(ready!.provider),
+      ...(precision && ready!.provider === 'cpu' ? { precisionChoice: precision.choice } : {}),
     };
     for (const entry of info.providers.filter((provider) => provider.status !== 'in use')) {
       logger.info(entry, `execution provider ${entry.provider} ${entry.status}: ${entry.reason}`);
     }
     logger.info(
-      { ...info, modelFile: ready!.modelFile, intraOpThreads: this.options.intraOpThreads, compiledLengths: ready!.warmedLengths, compileSeconds: ready!.warmupSeconds },
+      {
+        ...info,
+        modelFile: ready!.modelFile,
+        intraOpThreads,
+        optimizedGraph: ready!.optimizedGraph,
+        compiledLengths: ready!.warmedLengths,
+        compileSeconds: ready!.warmupSeconds,
+      },
       'onnx backend ready',
     );
     return info;

@@ -1,4 +1,5 @@
 import type { ExecutionProvider } from '@embedbench/core/backend';
+import type { OptimizedGraphUse } from './optimized-graph-cache.js';
 
 /** What a worker needs to build its session; all paths absolute. */
 export interface WorkerSetup {
@@ -16,6 +17,8 @@ export interface ProviderAttempt {
   readonly provider: ExecutionProvider;
   readonly modelFile: string;
   readonly dtype: 'fp32' | 'fp16' | 'q8';
+  /** Where this provider's optimized graph of the model is cached, if it is. */
+  readonly optimizedModelFile?: string | undefined;
 }
 
 export interface SkippedProvider {
@@ -32,6 +35,7 @@ export type FromWorker =
       readonly provider: ExecutionProvider;
       readonly dtype: ProviderAttempt['dtype'];
       readonly modelFile: string;
+      readonly optimizedGraph: OptimizedGraphUse;
       readonly skipped: readonly SkippedProvider[];
       /** Padded sequence lengths compiled and run at start (WebGPU), and how long that took. */
       readonly warmedLengths: readonly number[];

@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { InferenceSession } from 'onnxruntime-node';
-import { withMeanPoolingOutput } from './mean-pooling-graph.js';
+import type { InferenceSession } from 'onnxruntime-node';
 import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';
+import { createOptimizedSession, type OptimizedGraphUse } from './optimized-graph-cache.js';
 
 export interface OpenedSession {
   readonly session: InferenceSession;
   readonly attempt: ProviderAttempt;
+  readonly optimizedGraph: OptimizedGraphUse;
   readonly skipped: readonly SkippedProvider[];
 }
 
@@ -21,8 +21,7 @@ export class NoProviderLoadedError extends Error {
 }
 
 /**
- * Tries each provider/model-file pair in order and keeps the first session that loads (with the
- * model's mean pooling added to its graph); the
+ * Tries each provider/model-file pair in order and keeps the first session that loads; the
  * failures are returned so the caller can log them. ORT is asked for exactly one provider at a
  * time, so a GPU provider that cannot load is never silently replaced by the CPU one.
  */
@@ -30,16 +29,14 @@ export async function openSessionWithFallback(setup: WorkerSetup): Promise<Opene
   const skipped: SkippedProvider[] = [];
   for (const attempt of setup.attempts) {
     try {
-      const model = withMeanPoolingOutput(await readFile(attempt.modelFile));
-      const session = await InferenceSession.create(model, {
+      const { session, optimizedGraph } = await createOptimizedSession(attempt, {
         executionProviders: [attempt.provider],
-        graphOptimizationLevel: 'all',
         intraOpNumThreads: setup.intraOpThreads,
         interOpNumThreads: setup.interOpThreads,
         // Providers are probed before they are tried, so what onnxruntime says here is about this model.
         logSeverityLevel: 2,
       });
-      return { session, attempt, skipped };
+      return { session, attempt, optimizedGraph, skipped };
     } catch (error) {
       skipped.push({ provider: attempt.provider, modelFile: attempt.modelFile, reason: firstLine(error) });
     }

@@ -59,9 +59,13 @@ async function load(): Promise<{ session: InferenceSession; buckets: readonly nu
     const buckets = opened.attempt.provider === 'webgpu' ? lengthBuckets(setup.maxSequenceLength) : undefined;
     const startedAt = performance.now();
     if (buckets) await compileShapes(opened.session, buckets);
+    const { provider, dtype, modelFile } = opened.attempt;
     post({
       type: 'ready',
-      ...opened.attempt,
+      provider,
+      dtype,
+      modelFile,
+      optimizedGraph: opened.optimizedGraph,
       skipped: opened.skipped,
       warmedLengths: buckets ?? [],
       warmupSeconds: (performance.now() - startedAt) / 1000,
