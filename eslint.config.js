@@ -82,20 +82,4 @@ export default tseslint.config(
       ],
     },
   },
-); bench:raw measures the session.run ceiling on the backends' own padded batches.
-    files: ['bench/src/commands/doctor.ts', 'bench/src/benchmarks/raw-session.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^@embedbench/(core(?!/(backend|tokenization)$)|backends(?!/(providers/probe|onnx/tensors)$)|http(?!/main$))',
-              message: 'these may use the provider probe, the tokenizer, the padding and the backend contract, nothing else of the services',
-            },
-          ],
-        },
-      ],
-    },
-  },
 );
