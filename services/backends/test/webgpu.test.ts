@@ -48,7 +48,7 @@ for (const [backendName, minimumCosine] of [['onnx', 0.999], ['transformers', 0.
       assert.ok('environment' in found);
       savedEnvironment = Object.fromEntries(Object.keys(found.environment).map((key) => [key, process.env[key]]));
       Object.assign(process.env, found.environment);
-      onWebgpu = await createBackend(backendName, backendOptions(modelDir, { device: 'webgpu', executionProviders: ['tensorrt', 'cuda', 'webgpu', 'cpu'] }));
+      onWebgpu = await createBackend(backendName, backendOptions(modelDir, { dtype: 'auto', device: 'webgpu', executionProviders: ['tensorrt', 'cuda', 'webgpu', 'cpu'] }));
       onCpu = await createBackend(backendName, backendOptions(modelDir));
       [info] = await Promise.all([onWebgpu.start(WEBGPU_LIMITS), onCpu.start(WEBGPU_LIMITS)]);
     });
