@@ -1,7 +1,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeJsonAtomic } from '../fs/atomic.js';
-import { hubConfig, modelDims, SYNTHETIC_MARKER_KEY, type Architecture, type ModelSize, type SyntheticMarker } from './config.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { modelDims, syntheticConfigJson, type Architecture, type ModelSize, type SyntheticMarker } from './config.js';
 import { buildEncoderModel, encoderWeightSpecs } from './onnx/encoder.js';
 import type { Precision } from './onnx/layers.js';
 import { writeOnnxModel } from './onnx/serialize.js';
@@ -61,7 +61,7 @@ async function writeModelFiles(options: SynthOptions, dir: string): Promise<Writ
     throw new SynthError(`tokenizer has ${tokenizer.vocabSize} tokens but the ${options.arch} embedding table has ${dims.vocabSize} rows`);
   }
   const synthetic: SyntheticMarker = { arch: options.arch, size: options.size, seed: options.seed };
-  await writeJsonAtomic(join(dir, 'config.json'), { ...hubConfig(dims, tokenizer.specialTokenIds), [SYNTHETIC_MARKER_KEY]: synthetic });
+  await writeFileAtomic(join(dir, 'config.json'), syntheticConfigJson(dims, tokenizer.specialTokenIds, synthetic));
 
   const written: WrittenFile[] = [];
   for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
