@@ -30,7 +30,7 @@ import { DEFAULTS, parseRunParameters } from './lib/parameters.ts';
 import type { RunParameters } from './lib/parameters.ts';
 import { counterDelta, readServiceCounters } from './lib/prometheus.ts';
 import type { ServiceCounters } from './lib/prometheus.ts';
-import { classifyResponse, TRACKED_ERROR_KEYS } from './lib/result.ts';
+import { classifyResponse, describeThresholds, TRACKED_ERROR_KEYS } from './lib/result.ts';
 import type { ErrorKey } from './lib/result.ts';
 import { saturationArrivalPlan, saturationSteps, stepAt } from './lib/schedule.ts';
 
@@ -189,7 +189,7 @@ export function handleSummary(data: K6SummaryData & { setup_data?: SetupData }):
       gitSha: __ENV.EMBEDBENCH_GIT_SHA || null,
     },
   });
-  const directory = __ENV.RESULTS_DIR || 'results';
+  const directory = __ENV.RESULTS_DIR || 'load-results';
   const resultPath = `${directory}/${testid}.result.json`;
   const latency = result.latencyMs;
   return {
@@ -200,6 +200,6 @@ export function handleSummary(data: K6SummaryData & { setup_data?: SetupData }):
       `${result.throughput.requestsPerSecond.toFixed(2)} req/s, ${result.throughput.embeddingsPerSecond.toFixed(1)} emb/s, ` +
       `p99 ${latency ? latency.p99.toFixed(1) : '-'} ms, success ${(result.successRate * 100).toFixed(2)}%` +
       (result.saturation ? `, sustained ${result.saturation.sustainedRate ?? 'none'} req/s` : '') +
-      `, thresholds ${result.thresholds.passed ? 'passed' : 'FAILED'}\nresult: ${resultPath}\n`,
+      `, ${describeThresholds(result)}\nresult: ${resultPath}\n`,
   };
 }

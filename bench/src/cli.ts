@@ -8,9 +8,11 @@ import * as model from './commands/model.js';
 import * as report from './commands/report.js';
 import * as serve from './commands/serve.js';
 import { CliError } from './errors.js';
+import { EMBEDBENCH_VERSION } from './version.js';
 
 const program = new Command('embedbench')
   .description('Serve, load-test and compare text-embedding backends')
+  .version(EMBEDBENCH_VERSION, '-V, --version', 'print the embedbench version')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

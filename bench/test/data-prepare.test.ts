@@ -75,6 +75,20 @@ describe('data prepare --source synthetic', () => {
     assert.deepEqual((await readdir(join(scratch, 'synthetic'))).sort(), ['a.jsonl', 'b.jsonl', 'c.jsonl'], 'no temp files left');
   });
 
+  test('refuses to overwrite an existing --out, naming it, and replaces it with --force', async () => {
+    const out = join(scratch, 'synthetic', 'existing.jsonl');
+    await writeFile(out, '{"pid":"mine","text":"keep me"}\n');
+    const args = ['--source', 'synthetic', '--count', '5', '--out', out];
+    const refused = await prepare(args);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `embedbench: ${out} already exists (a 32-byte file); pass --force to overwrite it\n`);
+    assert.equal(await readFile(out, 'utf8'), '{"pid":"mine","text":"keep me"}\n');
+    const forced = await prepare([...args, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((await readPassages(out)).length, 5);
+    await rm(out);
+  });
+
   test('word counts follow MS MARCO: mean 45..70 words, some passages past 200 words', () => {
     const counts = syntheticPassages(20_000, 42).map((passage) => wordCount(passage.text));
     const mean = counts.reduce((sum, count) => sum + count, 0) / counts.length;

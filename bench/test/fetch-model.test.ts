@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,4 +155,51 @@ describe('embedbench model fetch', () => {
       assert.ok(result.stdout.includes(variable), `--help mentions ${variable}`);
     }
   });
+});
+
+const tinyModelId = 'embedbench/modernbert-tiny';
+const synthesizedTiny = join(repoRoot, '.cache', 'test-models', 'modernbert-tiny');
+const fetchTiny = (endpoint: string, out: string, ...extra: string[]) =>
+  runCli(['model', 'fetch', tinyModelId, '--out', out, '--variants', 'fp32', ...extra], { HF_ENDPOINT: endpoint, HF_TOKEN: 'hf_test' });
+
+describe('embedbench model fetch into a folder that holds other files', () => {
+  it('refuses to replace files it did not download, names them, and replaces them with --force', () =>
+    withHubTestServer({ models: { [tinyModelId]: synthesizedTiny }, requiredToken: 'hf_test' }, async (server, scratch) => {
+      const out = join(scratch, 'model');
+      await mkdir(out);
+      await writeFile(join(out, 'config.json'), '{"model_type": "mine"}');
+      await writeFile(join(out, 'tokenizer.json'), '{}');
+      await writeFile(join(out, 'notes.txt'), 'not in the repository');
+      const refused = await fetchTiny(server.endpoint, out);
+      assert.equal(refused.code, 1);
+      assert.equal(
+        refused.stderr,
+        `embedbench: ${out} already exists (config.json and tokenizer.json, not downloaded from ${tinyModelId}@main by model fetch); pass --force to overwrite it\n`,
+      );
+      assert.equal(await readFile(join(out, 'config.json'), 'utf8'), '{"model_type": "mine"}');
+      assert.ok(!server.requests.some((request) => request.path.includes('/resolve/')), 'nothing downloaded');
+
+      const forced = await fetchTiny(server.endpoint, out, '--force');
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.deepEqual(await readFile(join(out, 'config.json')), await readFile(join(synthesizedTiny, 'config.json')));
+      assert.ok(existsSync(join(out, 'notes.txt')), 'files outside the download are left alone');
+    }));
+
+  it('resumes its own earlier download without --force', () =>
+    withHubTestServer({ models: { [tinyModelId]: synthesizedTiny }, requiredToken: 'hf_test' }, async (server, scratch) => {
+      const out = join(scratch, 'model');
+      assert.equal((await fetchTiny(server.endpoint, out)).code, 0);
+      const again = await fetchTiny(server.endpoint, out);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /0 downloaded, \d+ already present/);
+    }));
+
+  it('takes a file of exactly the listed size that the record misses (an interrupted run) as its own', () =>
+    withHubTestServer({ models: { [tinyModelId]: synthesizedTiny }, requiredToken: 'hf_test' }, async (server, scratch) => {
+      const out = join(scratch, 'model');
+      await mkdir(out);
+      await cp(join(synthesizedTiny, 'config.json'), join(out, 'config.json'));
+      const result = await fetchTiny(server.endpoint, out);
+      assert.equal(result.code, 0, result.stderr);
+    }));
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -24,8 +24,8 @@ before(async () => {
 after(() => rm(directory, { recursive: true, force: true }));
 
 /** `interruptWhen` is polled; once true the child gets SIGINT (as Ctrl-C sends). */
-function runCli(args: string[], interruptWhen?: () => boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cli, 'load', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runCli(args: string[], interruptWhen?: () => boolean, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, 'load', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -72,11 +72,56 @@ test('embedbench load exits 99 when a threshold fails, as k6 does', () =>
       const out = join(directory, 'failing.json');
       const { code, stdout } = await runCli(['--base-url', fixture.url, '--dataset', dataset, '--max-requests', '8', '--vus', '1', '--out', out]);
       assert.equal(code, THRESHOLDS_FAILED_EXIT_CODE);
-      assert.match(stdout, /thresholds FAILED/);
+      assert.match(stdout, /, thresholds FAILED: error rate 50\.00% > 1\.00% limit \(4 of 8 requests failed\)\n/);
       assert.deepEqual(parseLoadResult(JSON.parse(await readFile(out, 'utf8')), out).errorsByStatus, { '503': 4 });
     },
     { failEvery: { n: 2, status: 503 } },
   ));
+
+test('the p99 threshold names the measured p99 and by how much it missed the target', () =>
+  withFixture(
+    async (fixture) => {
+      const out = join(directory, 'slow.json');
+      const { code, stdout } = await runCli(['--base-url', fixture.url, '--dataset', dataset, '--max-requests', '4', '--vus', '1', '--p99-target-ms', '1', '--out', out]);
+      assert.equal(code, THRESHOLDS_FAILED_EXIT_CODE);
+      const p99 = parseLoadResult(JSON.parse(await readFile(out, 'utf8')), out).latencyMs!.p99;
+      assert.ok(p99 > 1);
+      assert.ok(
+        stdout.includes(`thresholds FAILED: p99 ${p99.toFixed(1)} ms > 1 ms target (+${(p99 - 1).toFixed(1)} ms)\n`),
+        stdout,
+      );
+    },
+    { serviceMs: 20 },
+  ));
+
+test('without --out the result goes to load-results/, apart from compare results, and the path is printed', () =>
+  withFixture(async (fixture) => {
+    const cwd = join(directory, 'default-out');
+    await mkdir(cwd, { recursive: true });
+    const { code, stdout, stderr } = await runCli(['--base-url', fixture.url, '--backend', 'fixture', '--batch-size', '4', '--dataset', dataset, '--max-requests', '3', '--vus', '1'], undefined, cwd);
+    assert.equal(code, 0, stderr);
+    const files = await readdir(join(cwd, 'load-results'));
+    assert.equal(files.length, 1);
+    assert.match(files[0]!, /^load_fixture_batch4_\d{8}_\d{6}\.json$/);
+    assert.ok(stdout.endsWith(`result: ${join('load-results', files[0]!)}\n`), stdout);
+    assert.equal(parseLoadResult(JSON.parse(await readFile(join(cwd, 'load-results', files[0]!), 'utf8')), files[0]!).requests.total, 3);
+    assert.deepEqual(await readdir(cwd), ['load-results']);
+  }));
+
+test('an existing --out is refused before any request, and replaced with --force', () =>
+  withFixture(async (fixture) => {
+    const out = join(directory, 'existing.json');
+    await writeFile(out, 'an earlier result\n');
+    const args = ['--base-url', fixture.url, '--dataset', dataset, '--max-requests', '2', '--vus', '1', '--out', out];
+    const refused = await runCli(args);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `embedbench: ${out} already exists (a 18-byte file); pass --force to overwrite it\n`);
+    assert.equal(fixture.embedRequests(), 0);
+    assert.equal(await readFile(out, 'utf8'), 'an earlier result\n');
+    const forced = await runCli([...args, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(parseLoadResult(JSON.parse(await readFile(out, 'utf8')), out).requests.total, 2);
+  }));
 
 test('Ctrl-C stops the run and the result is still written', () =>
   withFixture(

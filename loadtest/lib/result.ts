@@ -100,10 +100,14 @@ export function buildLoadResult(measured: Measurement): LoadResult {
   const succeeded = measured.requests - failed;
   const successRate = measured.requests === 0 ? 0 : succeeded / measured.requests;
   const seconds = measured.durationSeconds;
-  const errorRate = measured.requests === 0 ? 1 : failed / measured.requests;
-  const withinP99 = measured.latencyMs !== null && measured.latencyMs.p99 <= parameters.p99TargetMs;
-  const passed =
-    parameters.scenario === 'saturation' ? measured.saturation?.sustainedRate != null : errorRate <= parameters.maxErrorRate && withinP99;
+  const targets = { p99TargetMs: parameters.p99TargetMs, maxErrorRate: parameters.maxErrorRate };
+  const failures = thresholdFailures({
+    scenario: parameters.scenario,
+    requests: { total: measured.requests, failed },
+    latencyMs: measured.latencyMs,
+    saturation: measured.saturation,
+    thresholds: targets,
+  });
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     testid: parameters.testid,
@@ -134,8 +138,49 @@ export function buildLoadResult(measured: Measurement): LoadResult {
     latencyMs: measured.latencyMs,
     serverTimingMs: measured.serverTimingMs,
     serverMetrics: measured.serverMetrics,
-    thresholds: { p99TargetMs: parameters.p99TargetMs, maxErrorRate: parameters.maxErrorRate, passed },
+    thresholds: { ...targets, passed: failures.length === 0 },
     saturation: measured.saturation,
     environment: measured.environment,
   };
+}
+
+interface ThresholdInputs {
+  scenario: Scenario;
+  requests: Pick<LoadResult['requests'], 'total' | 'failed'>;
+  latencyMs: LatencyStats | null;
+  saturation: LoadResult['saturation'];
+  thresholds: Pick<LoadResult['thresholds'], 'p99TargetMs' | 'maxErrorRate'>;
+}
+
+/**
+ * Each threshold the run missed, with its measured value and by how much; empty when it passed.
+ * closed/open: the error rate within --max-error-rate and p99 within --p99-target-ms; saturation:
+ * some step sustained its rate.
+ */
+export function thresholdFailures(run: ThresholdInputs): string[] {
+  const { p99TargetMs, maxErrorRate } = run.thresholds;
+  if (run.scenario === 'saturation') {
+    return run.saturation?.sustainedRate != null ? [] : [`no step sustained its rate with p99 within ${p99TargetMs} ms`];
+  }
+  const failures: string[] = [];
+  const errorRate = run.requests.total === 0 ? 1 : run.requests.failed / run.requests.total;
+  if (!(errorRate <= maxErrorRate)) {
+    failures.push(
+      `error rate ${percent(errorRate)} > ${percent(maxErrorRate)} limit (${run.requests.failed} of ${run.requests.total} requests failed)`,
+    );
+  }
+  const p99 = run.latencyMs?.p99;
+  if (p99 === undefined) failures.push(`p99 unknown (no request succeeded), target ${p99TargetMs} ms`);
+  else if (p99 > p99TargetMs) failures.push(`p99 ${p99.toFixed(1)} ms > ${p99TargetMs} ms target (+${(p99 - p99TargetMs).toFixed(1)} ms)`);
+  return failures;
+}
+
+/** The end of both drivers' summary lines: "thresholds passed" or "thresholds FAILED: <each failure>". */
+export function describeThresholds(result: LoadResult): string {
+  const failures = thresholdFailures(result);
+  return failures.length === 0 ? 'thresholds passed' : `thresholds FAILED: ${failures.join('; ')}`;
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)}%`;
 }

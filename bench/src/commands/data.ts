@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_PASSAGES_PATH } from '../data/format.js';
 import { MAX_PASSAGES, parsePrepareOptions, preparePassages, type PrepareReport } from '../data/prepare.js';
 import { HUB_ENVIRONMENT_HELP } from '../hub/config.js';
+import { forceOption } from '../overwrite.js';
 
 const FORMAT_HELP = `
 Output format (read by the k6 script and the built-in driver):
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'output JSON Lines file, written atomically', DEFAULT_PASSAGES_PATH)
     .option('--seed <n>', 'generation / sampling seed; the same seed gives the same file', '42')
     .option('--cache-dir <dir>', 'where --source msmarco keeps the downloaded corpus', '.cache')
+    .addOption(forceOption('an existing --out file'))
     .addHelpText('after', FORMAT_HELP)
     .action(async (raw: Record<string, unknown>) => {
       const report = await preparePassages(parsePrepareOptions(raw));

@@ -1,15 +1,28 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { DEFAULTS, SCENARIOS } from '@embedbench/loadtest/parameters';
+import { describeThresholds } from '@embedbench/loadtest/result';
 import { writeJsonAtomic } from '../fs/atomic.js';
 import { runLoad } from '../load/driver.js';
 import type { LoadOptions, LoadResult } from '../load/driver.js';
 import { progressPrinter } from '../load/progress.js';
+import { forceOption, refuseOverwrite } from '../overwrite.js';
 
 /** k6 exits with 99 when a threshold fails; so does this command. */
 export const THRESHOLDS_FAILED_EXIT_CODE = 99;
 
+/** Where `load` writes by default: its own folder, apart from the results folders `compare` makes and `report` reads. */
+export const LOAD_RESULTS_DIR = 'load-results';
+
 interface CommandOptions extends LoadOptions {
   out?: string;
+  force?: boolean;
+}
+
+/** `load-results/load_<backend>_batch<N>_<YYYYMMDD_HHMMSS>.json`, named when the command starts. */
+export function defaultResultPath(backend: string, batchSize: string | number, startedAt: Date): string {
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+  return join(LOAD_RESULTS_DIR, `load_${backend}_batch${batchSize}_${stamp}.json`);
 }
 
 export function register(program: Command): void {
@@ -35,22 +48,28 @@ export function register(program: Command): void {
     .option('--saturation-steps <n>', `saturation: number of steps (default ${DEFAULTS.SATURATION_STEPS})`)
     .option('--max-requests <n>', 'stop after this many measured requests')
     .option('--warmup <time>', 'unmeasured load of the same shape before measuring (default none)')
-    .option('--out <file>', 'result file (default results/<testid>.result.json)')
-    .addHelpText('after', '\nPrints one summary line; exits 99 when the error-rate or p99 threshold fails (as k6 does). Ctrl-C stops early and still writes the result.')
+    .option('--out <file>', `result file (default ${LOAD_RESULTS_DIR}/load_<backend>_batch<N>_<UTC time>.json)`)
+    .addOption(forceOption('an existing --out file'))
+    .addHelpText(
+      'after',
+      '\nPrints one summary line, naming each failed threshold and by how much; exits 99 when the error-rate or p99 threshold ' +
+        'fails (as k6 does). Ctrl-C stops early and still writes the result.',
+    )
     .action(async (options: CommandOptions) => {
+      const out = options.out ?? defaultResultPath(String(options.backend ?? DEFAULTS.BACKEND), options.batchSize ?? DEFAULTS.BATCH_SIZE, new Date());
+      await refuseOverwrite(out, options.force === true);
       const stop = new AbortController();
       const onInterrupt = () => stop.abort();
       process.once('SIGINT', onInterrupt);
       const printer = progressPrinter(process.stderr);
       let result: LoadResult;
       try {
-        const { out: _out, ...loadOptions } = options;
+        const { out: _out, force: _force, ...loadOptions } = options;
         result = await runLoad({ ...loadOptions, signal: stop.signal, onProgress: printer.print, progressIntervalMs: printer.intervalMs });
       } finally {
         printer.finish();
         process.removeListener('SIGINT', onInterrupt);
       }
-      const out = options.out ?? `results/${result.testid}.result.json`;
       await writeJsonAtomic(out, result);
       process.stdout.write(`${summaryLine(result)}\nresult: ${out}\n`);
       if (!result.thresholds.passed) process.exitCode = THRESHOLDS_FAILED_EXIT_CODE;
@@ -68,6 +87,6 @@ export function summaryLine(result: LoadResult): string {
     `success ${(result.successRate * 100).toFixed(2)}%` +
     (result.saturation ? `, sustained ${result.saturation.sustainedRate ?? 'none'} req/s` : '') +
     (result.requests.dropped > 0 ? `, ${result.requests.dropped} cut off` : '') +
-    `, thresholds ${result.thresholds.passed ? 'passed' : 'FAILED'}`
+    `, ${describeThresholds(result)}`
   );
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { hubOptionsFromEnv, HUB_ENVIRONMENT_HELP } from '../hub/config.js';
 import { fetchModel, VARIANTS, type Variant } from '../model/fetch.js';
+import { forceOption } from '../overwrite.js';
 
 /** Adds `model fetch` to the `model` command group. */
 export function registerFetch(modelCommand: Command): void {
@@ -19,8 +20,9 @@ export function registerFetch(modelCommand: Command): void {
     )
     .option('--revision <revision>', 'branch, tag or commit sha', 'main')
     .option('--connect-timeout <seconds>', 'overrides EMBEDBENCH_HUB_CONNECT_TIMEOUT', parseSeconds)
+    .addOption(forceOption("files in --out that this model's download did not write"))
     .addHelpText('after', HUB_ENVIRONMENT_HELP)
-    .action(async (modelId: string, options: { out: string; variants: Variant[]; revision: string; connectTimeout?: number }) => {
+    .action(async (modelId: string, options: { out: string; variants: Variant[]; revision: string; connectTimeout?: number; force?: boolean }) => {
       const hub = hubOptionsFromEnv({ connectTimeoutMs: options.connectTimeout });
       const started = performance.now();
       const files = await fetchModel({
@@ -29,6 +31,7 @@ export function registerFetch(modelCommand: Command): void {
         variants: options.variants,
         revision: options.revision,
         hub,
+        force: options.force,
         log: (line) => process.stderr.write(`${line}\n`),
       });
       const count = (action: (typeof files)[number]['action']) => files.filter((file) => file.action === action).length;

@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError } from '../errors.js';
 import { ARCHITECTURES, SIZES, type Architecture, type ModelSize } from '../model/config.js';
 import { SynthError, synthesizeModel } from '../model/synth.js';
+import { forceOption } from '../overwrite.js';
 import { registerFetch } from './model-fetch.js';
 
 /** The `model` command group: `model synth` here, `model fetch` in model-fetch.ts. */
@@ -19,10 +20,11 @@ function registerSynth(model: Command): void {
     .addOption(new Option('--size <size>', 'tiny (tests), small (quick runs) or base (real dimensions)').choices(SIZES).makeOptionMandatory())
     .requiredOption('--out <dir>', 'model folder to create')
     .option('--seed <n>', 'weights and tokenizer seed; the same seed gives byte-identical files', parseSeed, 42)
-    .action(async (options: { arch: Architecture; size: ModelSize; out: string; seed: number }) => {
+    .addOption(forceOption('an existing --out folder (all of its content)'))
+    .action(async (options: { arch: Architecture; size: ModelSize; out: string; seed: number; force?: boolean }) => {
       const started = performance.now();
       try {
-        const written = await synthesizeModel({ arch: options.arch, size: options.size, seed: options.seed, outDir: options.out });
+        const written = await synthesizeModel({ arch: options.arch, size: options.size, seed: options.seed, outDir: options.out, force: options.force });
         const width = Math.max(...written.map((file) => file.path.length));
         for (const file of written) process.stdout.write(`${file.path.padEnd(width)}  ${formatBytes(file.bytes)}\n`);
         process.stdout.write(`wrote ${options.arch}-${options.size} (seed ${options.seed}) to ${options.out} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

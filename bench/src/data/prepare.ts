@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CliError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { downloadMsmarcoCollection } from '../hub/msmarco.js';
+import { refuseOverwrite } from '../overwrite.js';
 import { sampleCollection, type CollectionSample } from './collection.js';
 import { DEFAULT_PASSAGES_PATH, encodePassages, type Passage } from './format.js';
 import { syntheticPassages } from './synthetic.js';
@@ -25,6 +26,7 @@ const prepareOptionsSchema = z.object({
   seed: integerOption('seed', 0, 2 ** 32 - 1),
   out: z.string().trim().min(1, '--out must name a file').default(DEFAULT_PASSAGES_PATH),
   cacheDir: z.string().trim().min(1, '--cache-dir must name a folder'),
+  force: z.boolean().default(false),
 });
 export type PrepareOptions = z.infer<typeof prepareOptionsSchema>;
 
@@ -51,7 +53,7 @@ export function parsePrepareOptions(raw: Record<string, unknown>): PrepareOption
  */
 export async function preparePassages(options: PrepareOptions): Promise<PrepareReport> {
   const started = performance.now();
-  await checkWritable(options.out);
+  await checkWritable(options.out, options.force);
   let passages: Passage[];
   let collection: PrepareReport['collection'];
   if (options.source === 'synthetic') {
@@ -92,8 +94,8 @@ async function existingFile(path: string): Promise<string> {
   return path;
 }
 
-/** Fails before any work when the output cannot be written. */
-async function checkWritable(out: string): Promise<void> {
+/** Fails before any work when the output cannot be written, or exists and `force` is not set. */
+async function checkWritable(out: string, force: boolean): Promise<void> {
   const directory = dirname(resolve(out));
   try {
     await mkdir(directory, { recursive: true });
@@ -102,4 +104,5 @@ async function checkWritable(out: string): Promise<void> {
     throw new CliError(`cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if ((await stat(out).catch(() => undefined))?.isDirectory()) throw new CliError(`cannot write ${out}: it is a directory`);
+  await refuseOverwrite(out, force);
 }

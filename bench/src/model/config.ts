@@ -1,3 +1,4 @@
+import { float, stringifyPythonJson } from './python-json.js';
 import type { SpecialTokenIds } from './tokenizer/shared.js';
 
 export const ARCHITECTURES = ['bert', 'modernbert'] as const;
@@ -69,10 +70,19 @@ export function modelDims(arch: Architecture, size: ModelSize): ModelDims {
 }
 
 /**
- * config.json in the shape of the Hub's answerdotai/ModernBERT-base and google-bert/bert-base-uncased
- * configs, except `architectures`: the graph is the bare encoder (no masked-LM head).
+ * config.json text for a synthesized model, marked with {@link SYNTHETIC_MARKER_KEY}: float
+ * hyperparameters are spelled as floats (`2.0`, `1e-05`), as Python transformers requires.
  */
-export function hubConfig(dims: ModelDims, tokens: SpecialTokenIds): Record<string, unknown> {
+export function syntheticConfigJson(dims: ModelDims, tokens: SpecialTokenIds, marker: SyntheticMarker): string {
+  return `${stringifyPythonJson({ ...hubConfig(dims, tokens), [SYNTHETIC_MARKER_KEY]: marker })}\n`;
+}
+
+/**
+ * config.json in the shape of the Hub's answerdotai/ModernBERT-base and google-bert/bert-base-uncased
+ * configs, with their types (floats wrapped in {@link float}), except `architectures`: the graph is
+ * the bare encoder (no masked-LM head).
+ */
+function hubConfig(dims: ModelDims, tokens: SpecialTokenIds): Record<string, unknown> {
   const common = {
     hidden_size: dims.hidden,
     num_hidden_layers: dims.layers,
@@ -81,7 +91,7 @@ export function hubConfig(dims: ModelDims, tokens: SpecialTokenIds): Record<stri
     max_position_embeddings: dims.maxPositions,
     vocab_size: dims.vocabSize,
     pad_token_id: tokens.pad,
-    initializer_range: 0.02,
+    initializer_range: float(0.02),
     torch_dtype: 'float32',
   };
   if (dims.arch === 'bert') {
@@ -90,11 +100,11 @@ export function hubConfig(dims: ModelDims, tokens: SpecialTokenIds): Record<stri
       model_type: 'bert',
       ...common,
       hidden_act: 'gelu',
-      layer_norm_eps: dims.normEps,
+      layer_norm_eps: float(dims.normEps),
       type_vocab_size: BERT_TYPE_VOCAB_SIZE,
       position_embedding_type: 'absolute',
-      attention_probs_dropout_prob: 0.1,
-      hidden_dropout_prob: 0.1,
+      attention_probs_dropout_prob: float(0.1),
+      hidden_dropout_prob: float(0.1),
       use_cache: true,
     };
   }
@@ -108,20 +118,20 @@ export function hubConfig(dims: ModelDims, tokens: SpecialTokenIds): Record<stri
     eos_token_id: tokens.sep,
     sep_token_id: tokens.sep,
     hidden_activation: 'gelu',
-    norm_eps: dims.normEps,
-    layer_norm_eps: dims.normEps,
+    norm_eps: float(dims.normEps),
+    layer_norm_eps: float(dims.normEps),
     norm_bias: false,
     attention_bias: false,
     mlp_bias: false,
-    attention_dropout: 0.0,
-    embedding_dropout: 0.0,
-    mlp_dropout: 0.0,
+    attention_dropout: float(0),
+    embedding_dropout: float(0),
+    mlp_dropout: float(0),
     global_attn_every_n_layers: attention.globalEveryNLayers,
     local_attention: attention.localWindow,
-    global_rope_theta: attention.globalRopeTheta,
-    local_rope_theta: attention.localRopeTheta,
+    global_rope_theta: float(attention.globalRopeTheta),
+    local_rope_theta: float(attention.localRopeTheta),
     position_embedding_type: 'absolute',
-    initializer_cutoff_factor: 2.0,
+    initializer_cutoff_factor: float(2),
     classifier_pooling: 'mean',
   };
 }

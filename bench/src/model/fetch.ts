@@ -5,6 +5,7 @@ import { writeJsonAtomic } from '../fs/atomic.js';
 import { describeRepo, HubClient, type HubFile, type HubRepo } from '../hub/client.js';
 import type { HubClientOptions } from '../hub/config.js';
 import { HubError } from '../hub/errors.js';
+import { listSome, OverwriteRefusedError } from '../overwrite.js';
 import { ensureHiddenStateOutput, externalDataLocations, type HiddenStateEdit } from './graph-edit.js';
 import { onnx } from './onnx/proto.js';
 import { quantizeModelFile } from './onnx/quantize-graph.js';
@@ -53,6 +54,8 @@ export interface FetchModelOptions {
   variants: Variant[];
   revision: string;
   hub: HubClientOptions;
+  /** Replace files in `outDir` that this repository and revision did not write; refused without it. */
+  force?: boolean;
   log?: (line: string) => void;
 }
 
@@ -78,6 +81,7 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchedFil
     const downloads: Variant[] = quantizeHere ? [...new Set([...options.variants.filter((variant) => variant !== 'q8'), 'fp32' as const])] : options.variants;
     const plan = planDownloads(listing, downloads, repo);
     const manifest = await readManifest(options.outDir, repo);
+    if (options.force !== true) await refuseForeignFiles(options.outDir, plan, manifest, repo);
     const fetched: FetchedFile[] = [];
     for (const file of plan) {
       const destination = join(options.outDir, ...file.path.split('/'));
@@ -179,6 +183,23 @@ async function checkExternalData(outDir: string, path: string): Promise<void> {
     if ((await fileSize(join(folder, location))) === undefined) {
       throw new HubError('not-found', `${path} keeps weights in ${location}, which the repository does not list`);
     }
+  }
+}
+
+/**
+ * Files at the planned destinations that an earlier fetch of the same repository and revision did
+ * not record are someone else's (another model, `model synth`, the user), so they are not replaced
+ * without --force. A file of exactly the listed size is a download whose record was interrupted.
+ */
+async function refuseForeignFiles(outDir: string, plan: HubFile[], manifest: Manifest, repo: HubRepo): Promise<void> {
+  const foreign: string[] = [];
+  for (const file of plan) {
+    if (manifest.files[file.path] !== undefined) continue;
+    const size = await fileSize(join(outDir, ...file.path.split('/')));
+    if (size !== undefined && size !== file.size) foreign.push(file.path);
+  }
+  if (foreign.length > 0) {
+    throw new OverwriteRefusedError(outDir, `${listSome(foreign)}, not downloaded from ${describeRepo(repo)} by model fetch`);
   }
 }
 

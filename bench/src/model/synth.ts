@@ -1,7 +1,8 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeJsonAtomic } from '../fs/atomic.js';
-import { hubConfig, modelDims, SYNTHETIC_MARKER_KEY, type Architecture, type ModelSize, type SyntheticMarker } from './config.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { refuseOverwrite } from '../overwrite.js';
+import { modelDims, syntheticConfigJson, type Architecture, type ModelSize, type SyntheticMarker } from './config.js';
 import { buildEncoderModel, encoderWeightSpecs } from './onnx/encoder.js';
 import type { Precision } from './onnx/layers.js';
 import { writeOnnxModel } from './onnx/serialize.js';
@@ -13,6 +14,8 @@ export interface SynthOptions {
   size: ModelSize;
   seed: number;
   outDir: string;
+  /** Replace whatever is at `outDir`; without it an existing non-empty `outDir` is refused. */
+  force?: boolean;
 }
 
 export interface WrittenFile {
@@ -39,7 +42,7 @@ export class SynthError extends Error {
  */
 export async function synthesizeModel(options: SynthOptions): Promise<WrittenFile[]> {
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new SynthError(`--seed must be a non-negative integer, got ${options.seed}`);
-  if (await isNonEmptyDirectory(options.outDir)) throw new SynthError(`${options.outDir} already exists and is not empty; choose another --out or remove it`);
+  await refuseOverwrite(options.outDir, options.force ?? false);
   const tempDir = join(dirname(options.outDir), `.${basename(options.outDir)}.partial-${process.pid}`);
   await rm(tempDir, { recursive: true, force: true });
   await mkdir(join(tempDir, 'onnx'), { recursive: true });
@@ -61,7 +64,7 @@ async function writeModelFiles(options: SynthOptions, dir: string): Promise<Writ
     throw new SynthError(`tokenizer has ${tokenizer.vocabSize} tokens but the ${options.arch} embedding table has ${dims.vocabSize} rows`);
   }
   const synthetic: SyntheticMarker = { arch: options.arch, size: options.size, seed: options.seed };
-  await writeJsonAtomic(join(dir, 'config.json'), { ...hubConfig(dims, tokenizer.specialTokenIds), [SYNTHETIC_MARKER_KEY]: synthetic });
+  await writeFileAtomic(join(dir, 'config.json'), syntheticConfigJson(dims, tokenizer.specialTokenIds, synthetic));
 
   const written: WrittenFile[] = [];
   for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
@@ -72,13 +75,4 @@ async function writeModelFiles(options: SynthOptions, dir: string): Promise<Writ
     written.push({ path: file, bytes: await writeOnnxModel(join(dir, file), buildEncoderModel(dims, weights, precision)) });
   }
   return written;
-}
-
-async function isNonEmptyDirectory(path: string): Promise<boolean> {
-  try {
-    return (await readdir(path)).length > 0;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }
