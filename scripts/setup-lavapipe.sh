@@ -16,7 +16,10 @@ if [ -f "$ICD" ] && [ -f "$ROOT/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so" ]; th
   exit 0
 fi
 source "$(dirname "$0")/lib/apt.sh"
-apt_install --no-install-recommends libvulkan1 mesa-vulkan-drivers
+# The Vulkan loader, and the libraries Mesa 25's driver links against (those of bookworm's own driver
+# package), without installing that package: its Mesa 22 would be the system's Vulkan driver.
+apt_install --no-install-recommends libvulkan1 libllvm15 libdrm-amdgpu1 libdrm2 libelf1 libexpat1 libwayland-client0 \
+  libx11-xcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxcb1 libxshmfence1 libzstd1 zlib1g
 
 mirror=$( (cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list 2>/dev/null || true) |
   sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p; s/^deb \(http[^ ]*debian\) bookworm .*/\1/p' | head -n 1)

@@ -75,7 +75,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # What a run installs and builds, said before it starts.
-packages=(prometheus chromium slurm-wlm munge podman runc docker-compose debootstrap)
+packages=(prometheus chromium slurm-wlm munge podman runc docker-compose debootstrap libvulkan1)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -88,13 +88,14 @@ cat <<NOTICE
 scripts/test.sh runs lint, type-check and every test suite against real tools:
   Debian packages: $([ ${#missing[@]} -eq 0 ] && echo "all installed already" || echo "installs ${missing[*]} (apt-get${SUDO:+ through sudo})")
   images: $($images_built && echo "embedbench/{transformers,onnx}:cpu exist; a source change rebuilds their top layers" || echo "builds embedbench/transformers:cpu and embedbench/onnx:cpu with podman (about 600 MB each) from base images it makes with debootstrap")
+  WebGPU without a GPU: unpacks Mesa 25's lavapipe Vulkan driver (bookworm-backports) into .cache/lavapipe
   daemons: starts a single-node Slurm cluster (munged, slurmctld, slurmd) and podman's API service
     unless they run already, and stops the ones it started when it ends
   time on a 2-core machine: about 21 minutes the first time (measured: 7 min installing and building
     images, 13.5 min of tests); later runs skip the installs and take about 15 minutes (estimated)
 NOTICE
 
-for setup in setup-prometheus setup-chromium setup-slurm setup-images; do
+for setup in setup-prometheus setup-chromium setup-lavapipe setup-slurm setup-images; do
   echo "== scripts/$setup.sh"
   bash "scripts/$setup.sh"
 done
