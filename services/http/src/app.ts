@@ -7,7 +7,7 @@ import Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { DEFAULT_BODY_TIMEOUT_MS, type AuthExemptableRoute } from '@embedbench/core/config';
 import type { Logger } from 'pino';
-import { readJsonBody } from './body.js';
+import { answerWhileDiscardingBody, readJsonBody } from './body.js';
 import { cors } from './cors.js';
 import { playground } from './playground.js';
 import { parseEmbedBody, parseOpenAiBody } from './schemas.js';
@@ -145,6 +145,11 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
     };
   });
 
+  // Koa reports a response stream that failed after its headers went out, e.g. a client that
+  // closed while its unread body was being dropped; that is the client's choice, not a fault.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') options.logger.error({ err: error }, 'response failed');
+  });
   app.use(cors());
   app.use(playground());
   app.use(router.routes());
@@ -174,8 +179,14 @@ function answerError(ctx: AppContext, error: unknown, logger: Logger): void {
   ctx.state.errorType = embedError.type;
   if (embedError.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(embedError.retryAfterSeconds));
   if (embedError.type === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
-  // An unread body (over the limit, or still trickling in) would otherwise be drained or left on a kept-alive connection.
-  if (embedError.type === 'payload_too_large' || embedError.type === 'request_timeout') ctx.set('Connection', 'close');
+  if (embedError.type === 'payload_too_large' || embedError.type === 'request_timeout') {
+    // The body was not read to its end: answer now, drop the rest as it arrives, then close.
+    const answer = JSON.stringify(ctx.body);
+    ctx.body = answerWhileDiscardingBody(ctx.req, answer);
+    ctx.type = 'json';
+    ctx.length = Buffer.byteLength(answer);
+    ctx.set('Connection', 'close');
+  }
 }
 
 type KeyCheck = (ctx: Context, next: Next) => Promise<unknown>;
