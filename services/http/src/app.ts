@@ -98,6 +98,7 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
       batching: {
         enabled: info.batching.enabled,
         max_batch_tokens: info.batching.maxBatchTokens ?? null,
+        max_batch_memory_bytes: info.maxBatchMemoryBytes ?? null,
         max_batch_requests: info.batching.maxBatchRequests,
         max_queue: info.batching.maxQueue,
         parallelism: info.batching.parallelism ?? null,
