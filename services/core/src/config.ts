@@ -60,6 +60,10 @@ export const SERVE_FLAGS = {
   host: { description: 'address to bind (default 127.0.0.1; containers set 0.0.0.0)' },
   'max-batch-tokens': { description: 'token budget of one batch, counted as rows x longest row (default: the backend\'s, 1024 on CPU, 16384 on GPU)' },
   'max-batch-requests': { description: 'most requests coalesced into one batch (default 32)' },
+  'max-batch-memory': {
+    description:
+      'estimated activation memory one batch may use, in bytes or with a kb/mb/gb suffix (default: that of the largest batch the token budget allows at --max-input-tokens)',
+  },
   'max-client-batch': { description: 'most texts in one request (default 256)' },
   'max-queue': { description: 'most requests admitted (queued or running) before answering 429 (default 512)' },
   'max-input-tokens': {
@@ -113,6 +117,7 @@ const serveSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   'max-batch-tokens': positiveInt.optional(),
   'max-batch-requests': positiveInt.default(32),
+  'max-batch-memory': byteSize.optional(),
   'max-client-batch': positiveInt.default(256),
   'max-queue': positiveInt.default(512),
   'max-input-tokens': positiveInt.default(DEFAULT_MAX_INPUT_TOKENS),
@@ -149,6 +154,8 @@ export interface ServeConfig {
   readonly maxClientBatch: number;
   /** Cap on input tokens per text; the model's own maximum caps it in turn. */
   readonly maxInputTokens: number;
+  /** Activation memory one batch may use; unset: what the token budget allows at the maximum input length. */
+  readonly maxBatchMemoryBytes: number | undefined;
   readonly payloadLimitBytes: number;
   /** A request body not fully received within this many milliseconds is answered 408. */
   readonly bodyTimeoutMs: number;
@@ -219,6 +226,7 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     },
     maxClientBatch: values['max-client-batch'],
     maxInputTokens: values['max-input-tokens'],
+    maxBatchMemoryBytes: values['max-batch-memory'],
     payloadLimitBytes: values['payload-limit'],
     bodyTimeoutMs: values['body-timeout'],
     dtype: values.dtype,
