@@ -8,22 +8,16 @@
  * Every phase embeds the same batches (clients x requests per client), so throughputs compare
  * the same work. Prints the figures and the issue's targets; it is a measurement, not a test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { PassageGenerator } from '../text/passages.js';
+import { peakRssMiB, percentile, pollHealth, startServer, stopServer, waitHealthy } from './service-process.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
-const SERVER_START_TIMEOUT_MS = 300_000;
-const SERVER_STOP_TIMEOUT_MS = 60_000;
 const TARGETS = { serverEfficiency: 0.95, onnxOverTransformers: 1.5, healthP99Ms: 50 } as const;
 
 interface Settings {
@@ -126,57 +120,6 @@ async function measureRawSessionRun(settings: Settings, batches: string[][]): Pr
   return (batches.length * settings.batchSize) / seconds;
 }
 
-/** Servers still running; killed if the benchmark exits early so none is left behind. */
-const liveServers = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of liveServers) child.kill('SIGKILL');
-});
-
-async function startServer(backend: string, modelDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--backend', backend, '--model', modelDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  liveServers.add(child);
-  child.once('exit', () => liveServers.delete(child));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${backend} server did not report its URL`)), SERVER_START_TIMEOUT_MS);
-    child.once('exit', (code) => reject(new Error(`${backend} server exited with code ${code} before listening`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { url?: unknown; level?: number; msg?: string };
-        if (typeof entry.url === 'string') {
-          clearTimeout(timer);
-          resolveUrl(entry.url);
-        } else if ((entry.level ?? 0) >= 40) process.stderr.write(`[${backend}] ${entry.msg}\n`);
-      } catch {
-        process.stderr.write(`[${backend}] ${line}\n`);
-      }
-    });
-  });
-  return { child, url };
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitHealthy(pool: Pool, backend: string): Promise<void> {
-  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const response = await pool.request({ path: '/health', method: 'GET' }).catch(() => undefined);
-    const status = response?.statusCode;
-    await response?.body.dump();
-    if (status === 200) return;
-    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
-  }
-  throw new Error(`${backend} server did not become healthy within ${SERVER_START_TIMEOUT_MS / 1000} s`);
-}
-
 /** Statuses after which the request was not served and may be sent again (RFC 9110). */
 const RETRYABLE_STATUSES = new Set([408, 429, 503]);
 const MAX_ATTEMPTS = 20;
@@ -200,40 +143,6 @@ async function embed(pool: Pool, texts: string[]): Promise<number> {
       throw new Error(`POST /embed answered ${response.statusCode} (attempt ${attempt}): ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
     }
   }
-}
-
-export interface HealthPolls {
-  /** Response times of the polls answered 200, in ms. */
-  latencies: number[];
-  failures: number;
-}
-
-/** Starts polling /health in a worker thread; stop() resolves with what it saw. */
-function pollHealth(url: string, intervalMs: number): { stop(): Promise<HealthPolls> } {
-  const worker = new Worker(new URL('./health-poller.js', import.meta.url), { workerData: { url, intervalMs } });
-  const latencies = new Promise<HealthPolls>((resolveLatencies, reject) => {
-    worker.once('message', resolveLatencies);
-    worker.once('error', reject);
-  });
-  latencies.catch(() => {});
-  return {
-    stop: () => {
-      worker.postMessage('stop');
-      return latencies;
-    },
-  };
-}
-
-function percentile(values: number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? NaN;
-}
-
-/** Peak resident set size of a live process (Linux VmHWM), in MiB. */
-function peakRssMiB(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
 }
 
 async function measureService(backend: string, settings: Settings, batches: string[][]): Promise<ServiceFigures> {
