@@ -16,7 +16,7 @@ import { AutoTokenizer, env } from '@huggingface/transformers';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { PassageGenerator } from '../text/passages.js';
-import { peakRssMiB, percentile, pollHealth, startServer, stopServer, waitHealthy } from './service-process.js';
+import { memoryMiB, percentile, pollHealth, startServer, stopServer, waitHealthy } from './service-process.js';
 
 const TARGETS = { serverEfficiency: 0.95, onnxOverTransformers: 1.5, healthP99Ms: 50 } as const;
 
@@ -174,7 +174,7 @@ async function measureService(backend: string, settings: Settings, batches: stri
       healthFailures: healthPolls.failures,
       eventLoopDelayP99Ms: eventLoopDelay.p99,
       eventLoopDelayMaxMs: eventLoopDelay.max,
-      peakRssMiB: peakRssMiB(child.pid!),
+      peakRssMiB: memoryMiB(child.pid!, 'VmHWM'),
     };
   } finally {
     await pool.close();
