@@ -45,7 +45,7 @@ const CORPUS: HostileCase[] = [
   { name: 'an empty body', pieces: [jsonRequest('/embed', '')], status: 400, errorType: 'malformed_json' },
   { name: '10,000 tiny strings (over the batch limit)', pieces: [jsonRequest('/embed', tinyTexts(10_000))], status: 422, errorType: 'validation' },
   {
-    name: 'a huge string just under the payload limit (truncated to the model maximum)',
+    name: 'a huge string just under the payload limit (truncated to the maximum input tokens)',
     pieces: [jsonRequest('/embed', JSON.stringify({ texts: ['word '.repeat((PAYLOAD_LIMIT - 100) / 5)] }))],
     status: 200,
     check: embedded(1),
