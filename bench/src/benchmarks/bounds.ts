@@ -9,13 +9,24 @@
  *  4. 20 maximal requests one after another, then the RSS against warm.
  * Prints the figures against the targets; it is a measurement, not a test.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { PassageGenerator } from '../text/passages.js';
-import { memoryMiB, percentile, pollHealth, resetPeakRss, startServer, stopServer, waitHealthy } from './service-process.js';
+import {
+  DEFAULT_MODEL,
+  DEFAULT_MODEL_HELP,
+  memoryMiB,
+  percentile,
+  pollHealth,
+  positiveOption,
+  postEmbed,
+  resetPeakRss,
+  servableModelDir,
+  startServer,
+  stopServer,
+  waitHealthy,
+} from './service-process.js';
 
 const TARGETS = { inferenceMs: 2000, peakRiseMiB: 300, settledWithinFraction: 0.1, healthP99Ms: 50 } as const;
 const MAXIMAL_REPEATS = 20;
@@ -45,7 +56,7 @@ function parseSettings(argv: string[]): Settings {
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: 'string', default: 'models/modernbert-base-synthetic' },
+      model: { type: 'string', default: DEFAULT_MODEL },
       'health-interval-ms': { type: 'string', default: '50' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -53,35 +64,22 @@ function parseSettings(argv: string[]): Settings {
   if (values.help) {
     process.stdout.write(
       'Usage: npm run bench:bounds -- [--model DIR] [--health-interval-ms 50] [-- extra embedbench serve flags]\n' +
-        'Default model: models/modernbert-base-synthetic (make it with\n' +
-        '  node bench/dist/src/cli.js model synth --arch modernbert --size base --out models/modernbert-base-synthetic)\n',
+        DEFAULT_MODEL_HELP,
     );
     process.exit(0);
   }
-  const modelDir = resolve(values.model);
-  if (!existsSync(join(modelDir, 'onnx', 'model.onnx'))) {
-    throw new Error(`${modelDir} has no onnx/model.onnx; synthesize it first (see --help)`);
-  }
-  const healthIntervalMs = Number(values['health-interval-ms']);
-  if (!Number.isInteger(healthIntervalMs) || healthIntervalMs <= 0) {
-    throw new Error(`--health-interval-ms must be a positive integer, got ${JSON.stringify(values['health-interval-ms'])}`);
-  }
-  return { modelDir, healthIntervalMs, serveArgs: positionals };
+  return {
+    modelDir: servableModelDir(values.model),
+    healthIntervalMs: positiveOption('health-interval-ms', values['health-interval-ms']),
+    serveArgs: positionals,
+  };
 }
 
 async function embed(pool: Pool, texts: string[]): Promise<{ inferenceMs: number; totalMs: number }> {
   const started = performance.now();
-  const response = await pool.request({
-    path: '/embed',
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ texts }),
-  });
-  const body = (await response.body.json()) as { num_embeddings?: number; error?: string };
-  if (response.statusCode !== 200 || body.num_embeddings !== texts.length) {
-    throw new Error(`POST /embed answered ${response.statusCode}: ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
-  }
-  return { inferenceMs: Number(response.headers['x-inference-time']), totalMs: performance.now() - started };
+  const answer = await postEmbed(pool, texts);
+  if (!answer.complete) throw new Error(`POST /embed answered ${answer.status}: ${answer.error}`);
+  return { inferenceMs: answer.inferenceMs, totalMs: performance.now() - started };
 }
 
 async function measure(pool: Pool, pid: number, warmMiB: number, texts: string[]): Promise<Measured> {

@@ -8,15 +8,26 @@
  * Every phase embeds the same batches (clients x requests per client), so throughputs compare
  * the same work. Prints the figures and the issue's targets; it is a measurement, not a test.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { PassageGenerator } from '../text/passages.js';
-import { memoryMiB, percentile, pollHealth, startServer, stopServer, waitHealthy } from './service-process.js';
+import {
+  DEFAULT_MODEL,
+  DEFAULT_MODEL_HELP,
+  memoryMiB,
+  percentile,
+  pollHealth,
+  positiveOption,
+  postEmbed,
+  servableModelDir,
+  startServer,
+  stopServer,
+  waitHealthy,
+} from './service-process.js';
 
 const TARGETS = { serverEfficiency: 0.95, onnxOverTransformers: 1.5, healthP99Ms: 50 } as const;
 
@@ -48,7 +59,7 @@ function parseSettings(argv: string[]): Settings {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string', default: 'models/modernbert-base-synthetic' },
+      model: { type: 'string', default: DEFAULT_MODEL },
       clients: { type: 'string', default: '8' },
       'batch-size': { type: 'string', default: '32' },
       'requests-per-client': { type: 'string', default: '1' },
@@ -61,27 +72,17 @@ function parseSettings(argv: string[]): Settings {
     process.stdout.write(
       'Usage: npm run bench:serve -- [--model DIR] [--clients 8] [--batch-size 32] [--requests-per-client 1]\n' +
         '                             [--seed 1] [--health-interval-ms 100]\n' +
-        'Default model: models/modernbert-base-synthetic (make it with\n' +
-        '  node bench/dist/src/cli.js model synth --arch modernbert --size base --out models/modernbert-base-synthetic)\n',
+        DEFAULT_MODEL_HELP,
     );
     process.exit(0);
   }
-  const positive = (name: string, text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
-    return value;
-  };
-  const modelDir = resolve(values.model);
-  if (!existsSync(join(modelDir, 'onnx', 'model.onnx'))) {
-    throw new Error(`${modelDir} has no onnx/model.onnx; synthesize it first (see --help)`);
-  }
   return {
-    modelDir,
-    clients: positive('clients', values.clients),
-    batchSize: positive('batch-size', values['batch-size']),
-    requestsPerClient: positive('requests-per-client', values['requests-per-client']),
-    seed: positive('seed', values.seed),
-    healthIntervalMs: positive('health-interval-ms', values['health-interval-ms']),
+    modelDir: servableModelDir(values.model),
+    clients: positiveOption('clients', values.clients),
+    batchSize: positiveOption('batch-size', values['batch-size']),
+    requestsPerClient: positiveOption('requests-per-client', values['requests-per-client']),
+    seed: positiveOption('seed', values.seed),
+    healthIntervalMs: positiveOption('health-interval-ms', values['health-interval-ms']),
   };
 }
 
@@ -131,16 +132,10 @@ const MAX_ATTEMPTS = 20;
  */
 async function embed(pool: Pool, texts: string[]): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    const response = await pool.request({
-      path: '/embed',
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ texts }),
-    });
-    const body = (await response.body.json()) as { num_embeddings?: number; error?: string };
-    if (response.statusCode === 200 && body.num_embeddings === texts.length) return attempt - 1;
-    if (!RETRYABLE_STATUSES.has(response.statusCode) || attempt === MAX_ATTEMPTS) {
-      throw new Error(`POST /embed answered ${response.statusCode} (attempt ${attempt}): ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
+    const answer = await postEmbed(pool, texts);
+    if (answer.complete) return attempt - 1;
+    if (!RETRYABLE_STATUSES.has(answer.status) || attempt === MAX_ATTEMPTS) {
+      throw new Error(`POST /embed answered ${answer.status} (attempt ${attempt}): ${answer.error}`);
     }
   }
 }

@@ -4,7 +4,8 @@
  * the child's memory from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -13,6 +14,28 @@ import type { Pool } from 'undici';
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const SERVER_START_TIMEOUT_MS = 300_000;
 const SERVER_STOP_TIMEOUT_MS = 60_000;
+
+/** The --model option's default, and how to make it, for the benchmarks' --help. */
+export const DEFAULT_MODEL = 'models/modernbert-base-synthetic';
+export const DEFAULT_MODEL_HELP =
+  `Default model: ${DEFAULT_MODEL} (make it with\n` +
+  `  node bench/dist/src/cli.js model synth --arch modernbert --size base --out ${DEFAULT_MODEL})\n`;
+
+/** The absolute model directory, or an error saying it has no ONNX model to serve. */
+export function servableModelDir(path: string): string {
+  const modelDir = resolve(path);
+  if (!existsSync(join(modelDir, 'onnx', 'model.onnx'))) {
+    throw new Error(`${modelDir} has no onnx/model.onnx; synthesize it first (see --help)`);
+  }
+  return modelDir;
+}
+
+/** A benchmark option's value as a positive integer, or an error naming the option. */
+export function positiveOption(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+}
 
 /** Servers still running; killed if the benchmark exits early so none is left behind. */
 const liveServers = new Set<ChildProcess>();
@@ -104,3 +127,30 @@ export function resetPeakRss(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
+
+export interface EmbedAnswer {
+  readonly status: number;
+  /** Whether the answer holds one embedding per text. */
+  readonly complete: boolean;
+  /** The error message of a non-200 answer, or the start of an unexpected body. */
+  readonly error: string;
+  /** The service's x-inference-time header, in ms. */
+  readonly inferenceMs: number;
+}
+
+/** Posts texts to /embed and reads the answer. */
+export async function postEmbed(pool: Pool, texts: readonly string[]): Promise<EmbedAnswer> {
+  const response = await pool.request({
+    path: '/embed',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ texts }),
+  });
+  const body = (await response.body.json()) as { num_embeddings?: number; error?: string };
+  return {
+    status: response.statusCode,
+    complete: response.statusCode === 200 && body.num_embeddings === texts.length,
+    error: body.error ?? JSON.stringify(body).slice(0, 200),
+    inferenceMs: Number(response.headers['x-inference-time']),
+  };
+}
