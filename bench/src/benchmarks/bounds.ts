@@ -1,6 +1,6 @@
 /**
  * `npm run bench:bounds`: what one request within the limits can cost an `embedbench serve`
- * (onnx) child process with its default limits. While /health is polled off the main thread:
+ * (onnx, CPU) child process with its default limits. While /health is polled off the main thread:
  *  1. warm-up with short passages, then the warm RSS;
  *  2. one text of the maximum input length, and one maximal request (as many maximum-length
  *     texts as one batch's token budget holds, the costliest batch): inference time and the peak
@@ -108,7 +108,8 @@ async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const generator = new PassageGenerator(1);
-  const { child, url } = await startServer('onnx', settings.modelDir, settings.serveArgs);
+  // The targets are for CPU; flags after `--` come later and win.
+  const { child, url } = await startServer('onnx', settings.modelDir, ['--execution-providers', 'cpu', ...settings.serveArgs]);
   const pool = new Pool(url, { connections: 2, headersTimeout: 0, bodyTimeout: 0 });
   const pid = child.pid!;
   try {
