@@ -1,5 +1,5 @@
 /**
- * Worker thread of bench:serve: polls GET /health at a fixed interval until told to stop, then
+ * Worker thread of the serving benchmarks: polls GET /health at a fixed interval until told to stop, then
  * posts back the response times of the polls answered 200 and the number that were not. It runs
  * off the benchmark's main thread so that parsing large embedding responses there does not
  * inflate the latencies measured here.
@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { request } from 'undici';
-import type { HealthPolls } from './serve.js';
+import type { HealthPolls } from './service-process.js';
 
 const { url, intervalMs } = workerData as { url: string; intervalMs: number };
 const port = parentPort!;

@@ -24,6 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { readModelConfig } from '@embedbench/backends/model-files';
 import { padBatch } from '@embedbench/backends/onnx/tensors';
 import type { BatchingConfig } from '@embedbench/core/config';
+import { batchActivationBytes, readModelDimensions } from '@embedbench/core/memory';
 import { ServiceMetrics } from '@embedbench/core/metrics';
 import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { BatchQueue } from '@embedbench/core/queue';
@@ -77,7 +78,14 @@ interface BatchCounters {
 interface ServiceInfo {
   dtype: string | null;
   precision_choice: { dtype: string; cosine: number | null; reason: string } | null;
-  batching: { enabled: boolean; max_batch_tokens: number | null; max_batch_requests: number; max_queue: number; parallelism: number | null };
+  batching: {
+    enabled: boolean;
+    max_batch_tokens: number | null;
+    max_batch_requests: number;
+    max_queue: number;
+    max_batch_memory_bytes: number | null;
+    parallelism: number | null;
+  };
 }
 
 interface RawFigures {
@@ -173,7 +181,12 @@ async function measureRawSessionRun(modelDir: string, dtype: string, batches: st
     maxBatchRequests: info.batching.max_batch_requests,
     maxQueue: Math.max(info.batching.max_queue, batches.length),
   };
-  const queue = new BatchQueue(backend, batching, 1, new ServiceMetrics('raw'));
+  const dims = await readModelDimensions(modelDir, dtype);
+  const memory = {
+    budgetBytes: info.batching.max_batch_memory_bytes ?? Number.POSITIVE_INFINITY,
+    activationBytes: (rows: number, longest: number) => batchActivationBytes(dims, rows, longest),
+  };
+  const queue = new BatchQueue(backend, batching, memory, 1, new ServiceMetrics('raw'));
   const requests = batches.map((texts) => ({ texts, inputIds: tokenizer.encode(texts, true).inputIds }));
   const enqueue = (request: { texts: string[]; inputIds: Int32Array[] }) => queue.enqueue({ ...request, timings: { queueMs: 0, inferenceMs: 0 } });
   await enqueue({ texts: batches[0]!.slice(0, 4), inputIds: requests[0]!.inputIds.slice(0, 4) });

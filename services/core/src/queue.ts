@@ -3,6 +3,12 @@ import type { BatchingConfig } from './config.js';
 import { EmbedError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 
+/** The activation memory a batch may use, and the estimate it is checked with. */
+export interface BatchMemoryLimit {
+  readonly budgetBytes: number;
+  activationBytes(rows: number, longest: number): number;
+}
+
 /** Seconds a rejected client is told to wait (Retry-After). */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 /**
@@ -54,11 +60,12 @@ interface QueuedRow {
 /**
  * The one batching queue in front of every backend. Requests are admitted under a bounded permit
  * count (no permit: immediate 'overloaded'); their rows wait in arrival order and are cut into
- * batches by a padded-token budget (rows x longest row) and a row limit. Each batch holds the
- * oldest waiting row plus the rows nearest to it in length, so long and short texts are not padded
- * together and no row waits forever. Up to `parallelism` batches run at once; the next batch is
- * cut the moment a slot frees, and since rows are tokenized at admission, tokenizing the next
- * requests overlaps with inference. With batching off, every request is one batch of its own.
+ * batches by a padded-token budget (rows x longest row), a row limit and an activation memory
+ * budget. Each batch holds the oldest waiting row plus the rows nearest to it in length, so long
+ * and short texts are not padded together and no row waits forever. Up to `parallelism` batches
+ * run at once; the next batch is cut the moment a slot frees, and since rows are tokenized at
+ * admission, tokenizing the next requests overlaps with inference. With batching off, a batch
+ * holds rows of one request only, cut by the memory budget alone.
  */
 export class BatchQueue {
   private readonly waiting: QueuedRow[] = [];
@@ -71,6 +78,7 @@ export class BatchQueue {
   constructor(
     private readonly backend: Pick<Backend, 'embed'>,
     private readonly config: BatchingConfig,
+    private readonly memory: BatchMemoryLimit,
     private readonly parallelism: number,
     private readonly metrics: ServiceMetrics,
     /** Called after every batch: whether the backend succeeded, for the health state. */
@@ -152,19 +160,20 @@ export class BatchQueue {
   private cutBatch(): QueuedRow[] {
     this.dropCancelledRows();
     if (this.waiting.length === 0) return [];
-    if (!this.config.enabled) {
-      const owner = this.waiting[0]!.owner;
-      return this.take((row) => row.owner === owner);
-    }
-    const candidates = this.waiting
-      .slice(0, this.config.maxBatchRequests * CANDIDATE_WINDOW_FACTOR)
-      .sort((a, b) => a.length - b.length || a.sequence - b.sequence);
+    const { enabled, maxBatchRequests, maxBatchTokens } = this.config;
+    const owner = this.waiting[0]!.owner;
+    const candidates = (
+      enabled ? this.waiting.slice(0, maxBatchRequests * CANDIDATE_WINDOW_FACTOR) : this.waiting.filter((row) => row.owner === owner)
+    ).sort((a, b) => a.length - b.length || a.sequence - b.sequence);
     const oldest = candidates.findIndex((row) => row.sequence === this.waiting[0]!.sequence);
     let low = oldest;
     let high = oldest;
-    const fits = (from: number, to: number) =>
-      to - from + 1 <= this.config.maxBatchRequests &&
-      (to - from + 1) * candidates[to]!.length <= this.config.maxBatchTokens;
+    const fits = (from: number, to: number) => {
+      const rows = to - from + 1;
+      const longest = candidates[to]!.length;
+      const withinLimits = !enabled || (rows <= maxBatchRequests && rows * longest <= maxBatchTokens);
+      return withinLimits && this.memory.activationBytes(rows, longest) <= this.memory.budgetBytes;
+    };
     for (;;) {
       const below = low > 0 && fits(low - 1, high) ? candidates[low - 1]! : undefined;
       const above = high < candidates.length - 1 && fits(low, high + 1) ? candidates[high + 1]! : undefined;

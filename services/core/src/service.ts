@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Backend, BackendInfo, PrecisionChoice, ProviderStatus } from './backend.js';
 import type { BatchingConfig, BatchingSettings } from './config.js';
 import { EmbedError } from './errors.js';
+import { batchActivationBytes, batchMemoryBudget, readModelDimensions } from './memory.js';
 import { ServiceMetrics } from './metrics.js';
 import { postProcess } from './post-processing.js';
 import { BatchQueue, type PhaseTimings } from './queue.js';
@@ -26,6 +27,8 @@ export interface EmbeddingServiceOptions {
   readonly maxClientBatch: number;
   /** Caps the model's own maximum input length when set. */
   readonly maxInputTokens?: number | undefined;
+  /** Activation memory one batch may use; unset: what the token budget allows at the maximum input length. */
+  readonly maxBatchMemoryBytes?: number | undefined;
   readonly version: string;
   readonly logger: Logger;
 }
@@ -65,6 +68,8 @@ export interface ServiceInfo {
   readonly maxInputTokens: number | undefined;
   readonly maxClientBatch: number;
   readonly batching: BatchingSettings & { readonly parallelism: number | undefined };
+  /** Estimated peak activation memory of one batch, which the queue keeps every batch within. */
+  readonly maxBatchMemoryBytes: number | undefined;
   readonly version: string;
 }
 
@@ -79,6 +84,7 @@ export class EmbeddingService {
   private tokenizer: TextTokenizer | undefined;
   private queue: BatchQueue | undefined;
   private batching: BatchingConfig | undefined;
+  private maxBatchMemoryBytes: number | undefined;
   private embeddingDim: number | undefined;
   /** Message of the last failed batch, until a batch succeeds. */
   private lastFailure: string | undefined;
@@ -118,7 +124,14 @@ export class EmbeddingService {
     this.tokenizer = await TextTokenizer.load(modelDir, { maxInputTokens: this.options.maxInputTokens });
     this.backendInfo = await backend.start({ maxSequenceLength: this.tokenizer.maxInputTokens });
     this.batching = { ...this.options.batching, maxBatchTokens: this.options.batching.maxBatchTokens ?? this.backendInfo.maxBatchTokens };
-    this.queue = new BatchQueue(backend, this.batching, this.backendInfo.parallelism, this.metrics, (error) =>
+    const dims = await readModelDimensions(modelDir, this.backendInfo.dtype);
+    this.maxBatchMemoryBytes = batchMemoryBudget(dims, {
+      ...this.batching,
+      maxInputTokens: this.tokenizer.maxInputTokens,
+      maxBatchMemoryBytes: this.options.maxBatchMemoryBytes,
+    });
+    const memory = { budgetBytes: this.maxBatchMemoryBytes, activationBytes: (rows: number, longest: number) => batchActivationBytes(dims, rows, longest) };
+    this.queue = new BatchQueue(backend, this.batching, memory, this.backendInfo.parallelism, this.metrics, (error) =>
       this.recordBatchOutcome(error),
     );
     const [probe] = await this.queue.enqueue({
@@ -145,6 +158,7 @@ export class EmbeddingService {
       maxInputTokens: this.tokenizer?.maxInputTokens,
       maxClientBatch: this.options.maxClientBatch,
       batching: { ...(this.batching ?? this.options.batching), parallelism: this.backendInfo?.parallelism },
+      maxBatchMemoryBytes: this.maxBatchMemoryBytes,
       version: this.options.version,
     };
   }

@@ -4,7 +4,7 @@ import type { TokenizedBatch } from '../src/backend.js';
 import type { BatchingConfig } from '../src/config.js';
 import { EmbedError } from '../src/errors.js';
 import { ServiceMetrics } from '../src/metrics.js';
-import { BatchQueue, type QueuedRequest } from '../src/queue.js';
+import { BatchQueue, type BatchMemoryLimit, type QueuedRequest } from '../src/queue.js';
 
 /**
  * A deterministic in-test backend: row i of a batch embeds to [first token id, row length].
@@ -62,10 +62,16 @@ function ids(batch: TokenizedBatch): number[] {
   return batch.inputIds.map((ids) => ids[0]!);
 }
 
-function setup(batching: Partial<BatchingConfig> = {}, parallelism = 1) {
+/** A memory estimate that is easy to follow by hand: rows x longest^2, the shape of the attention term. */
+const memoryLimit = (budgetBytes = Number.POSITIVE_INFINITY): BatchMemoryLimit => ({
+  budgetBytes,
+  activationBytes: (rows, longest) => rows * longest * longest,
+});
+
+function setup(batching: Partial<BatchingConfig> = {}, parallelism = 1, memoryBudget?: number) {
   const backend = new HeldBackend();
   const metrics = new ServiceMetrics('test');
-  const queue = new BatchQueue(backend, config(batching), parallelism, metrics);
+  const queue = new BatchQueue(backend, config(batching), memoryLimit(memoryBudget), parallelism, metrics);
   return { backend, metrics, queue };
 }
 
@@ -191,6 +197,32 @@ describe('BatchQueue', () => {
     await Promise.all(all);
   });
 
+  it('keeps every batch within the memory budget: long rows go in pairs while short ones still batch', async () => {
+    const { backend, queue } = setup({}, 1, 200);
+    const blocker = queue.enqueue(request([row(0, 1)]));
+    const long = queue.enqueue(request([row(1, 10), row(2, 10), row(3, 10)]));
+    const short = queue.enqueue(request([4, 5, 6, 7, 8, 9].map((id) => row(id, 3))));
+    await backend.releaseAll();
+    await backend.releaseAll();
+    await backend.releaseAll();
+    assert.deepEqual(backend.batches.map(ids), [[0], [1, 2], [9, 3], [4, 5, 6, 7, 8]]);
+    for (const batch of backend.batches) {
+      const longest = Math.max(...batch.inputIds.map((ids) => ids.length));
+      assert.ok(batch.inputIds.length * longest * longest <= 200, `batch ${ids(batch).join(',')} is within the budget`);
+    }
+    await Promise.all([blocker, long, short]);
+  });
+
+  it('with batching off, splits one request that would exceed the memory budget', async () => {
+    const { backend, queue } = setup({ enabled: false }, 1, 200);
+    const all = [queue.enqueue(request([row(1, 10), row(2, 10), row(3, 10)])), queue.enqueue(request([row(4, 3)]))];
+    await backend.releaseAll();
+    await backend.releaseAll();
+    await backend.releaseAll();
+    assert.deepEqual(backend.batches.map(ids), [[1, 2], [3], [4]]);
+    await Promise.all(all);
+  });
+
   it('runs up to `parallelism` batches at once', async () => {
     const { backend, queue } = setup({ enabled: false }, 2);
     const all = [1, 2, 3].map((id) => queue.enqueue(request([row(id, 1)])));
@@ -204,7 +236,7 @@ describe('BatchQueue', () => {
   it('rejects every request of a failed batch with a backend error and keeps serving', async () => {
     const outcomes: Array<Error | undefined> = [];
     const backend = new HeldBackend();
-    const queue = new BatchQueue(backend, config(), 1, new ServiceMetrics('test'), (error) => outcomes.push(error));
+    const queue = new BatchQueue(backend, config(), memoryLimit(), 1, new ServiceMetrics('test'), (error) => outcomes.push(error));
     const failing = queue.enqueue(request([row(1, 1)]));
     await backend.releaseNext(new Error('worker died'));
     await assert.rejects(failing, (error: unknown) => error instanceof EmbedError && error.type === 'backend');

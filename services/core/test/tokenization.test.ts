@@ -59,12 +59,41 @@ for (const model of ['modernbert-tiny', 'bert-tiny']) {
   });
 }
 
-describe('TextTokenizer on text its normalizer mostly drops', () => {
-  it('tokenizes the whole text when a prefix gives too few tokens (bert drops whitespace)', async () => {
-    const tokenizer = await TextTokenizer.load(join(testModels, 'bert-tiny'), { maxInputTokens: 32 });
-    const sparse = tokenizer.encode([`alpha${' '.repeat(10_000)}omega`], false);
-    assert.deepEqual(sparse.inputIds[0], tokenizer.encode(['alpha omega'], false).inputIds[0]);
+describe('TextTokenizer character bound', () => {
+  it('hands the tokenizer at most (maximum + 16) x the longest vocabulary entry characters', async () => {
+    const bert = await TextTokenizer.load(join(testModels, 'bert-tiny'), { maxInputTokens: 32 });
+    const modernbert = await TextTokenizer.load(join(testModels, 'modernbert-tiny'), { maxInputTokens: 32 });
+    // Longest entries: "responsibilities" (16) in the WordPiece vocabulary, "Ġresponsibilities" (17) in the BPE one.
+    assert.equal(bert.maxInputChars, 48 * 16);
+    assert.equal(modernbert.maxInputChars, 48 * 17);
   });
+
+  it('never lets text past the bound reach the tokenizer (bert drops the whitespace before it)', async () => {
+    const tokenizer = await TextTokenizer.load(join(testModels, 'bert-tiny'), { maxInputTokens: 32 });
+    const sparse = `alpha${' '.repeat(2 * 1024 * 1024)}omega`;
+    const cut = tokenizer.encode([sparse], true);
+    assert.deepEqual(cut.inputIds[0], tokenizer.encode(['alpha'], false).inputIds[0]);
+    assert.deepEqual(cut.truncatedRows, [0]);
+    assert.throws(
+      () => tokenizer.encode([sparse], false),
+      (error: unknown) => error instanceof EmbedError && error.type === 'validation' && /input 0 is longer than the maximum of 768 characters/.test(error.message),
+    );
+  });
+
+  for (const model of ['modernbert-tiny', 'bert-tiny']) {
+    it(`keeps the same tokens as the whole text for text made of the longest entries (${model})`, async () => {
+      const modelDir = join(testModels, model);
+      const bounded = await TextTokenizer.load(modelDir, { maxInputTokens: 32 });
+      const unbounded = await TextTokenizer.load(modelDir);
+      const text = 'responsibilities '.repeat(200);
+      assert.ok(text.length > bounded.maxInputChars);
+      const whole = unbounded.encode([text], true).inputIds[0]!;
+      const cut = bounded.encode([text], true).inputIds[0]!;
+      assert.equal(cut.length, 32);
+      assert.deepEqual(Array.from(cut.subarray(0, 31)), Array.from(whole.subarray(0, 31)));
+      assert.equal(cut[31], whole[whole.length - 1]);
+    });
+  }
 });
 
 describe('TextTokenizer.load errors', () => {

@@ -6,7 +6,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { readJsonBody } from './body.js';
+import { answerWhileDiscardingBody, readJsonBody } from './body.js';
 import { DEFAULT_BODY_TIMEOUT_MS, type AuthExemptableRoute } from './config.js';
 import { cors } from './cors.js';
 import { STATUS_BY_ERROR_TYPE, TransportError } from './errors.js';
@@ -100,6 +100,7 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
       batching: {
         enabled: info.batching.enabled,
         max_batch_tokens: info.batching.maxBatchTokens ?? null,
+        max_batch_memory_bytes: info.maxBatchMemoryBytes ?? null,
         max_batch_requests: info.batching.maxBatchRequests,
         max_queue: info.batching.maxQueue,
         parallelism: info.batching.parallelism ?? null,
@@ -146,6 +147,11 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
     };
   });
 
+  // Koa reports a response stream that failed after its headers went out, e.g. a client that
+  // closed while its unread body was being dropped; that is the client's choice, not a fault.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') options.logger.error({ err: error }, 'response failed');
+  });
   app.use(cors());
   app.use(playground());
   app.use(router.routes());
@@ -177,8 +183,14 @@ function answerError(ctx: AppContext, error: unknown, logger: Logger): void {
   ctx.state.errorType = known.type;
   if (known instanceof EmbedError && known.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(known.retryAfterSeconds));
   if (known.type === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
-  // An unread body (over the limit, or still trickling in) would otherwise be drained or left on a kept-alive connection.
-  if (known.type === 'payload_too_large' || known.type === 'request_timeout') ctx.set('Connection', 'close');
+  if (known.type === 'payload_too_large' || known.type === 'request_timeout') {
+    // The body was not read to its end: answer now, drop the rest as it arrives, then close.
+    const answer = JSON.stringify(ctx.body);
+    ctx.body = answerWhileDiscardingBody(ctx.req, answer);
+    ctx.type = 'json';
+    ctx.length = Buffer.byteLength(answer);
+    ctx.set('Connection', 'close');
+  }
 }
 
 type KeyCheck = (ctx: Context, next: Next) => Promise<unknown>;

@@ -1,9 +1,17 @@
 import type { IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import { EmbedError } from '@embedbench/core/errors';
 import { TransportError } from './errors.js';
 
 /** Keys dropped while parsing, so no parsed object can reach a prototype through them. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Bytes of an unread body (over the limit, or late) read and dropped after answering it. */
+const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * Milliseconds the rest of such a body is read after answering: long enough for 16 MiB at
+ * 100 Mbit/s, and shorter than the server's request-timeout backstop (5 s past the body timeout).
+ */
+const DISCARD_MAX_MS = 2_000;
 
 /**
  * Reads a JSON request body: rejects a missing body (400), a non-JSON content type or charset
@@ -93,4 +101,48 @@ function readLimited(request: IncomingMessage, limitBytes: number, timeoutMs: nu
     request.on('error', onError);
     request.on('aborted', onAborted);
   });
+}
+
+/**
+ * The answer to a request whose body was not read to its end (413, 408), as a stream that sends
+ * `answer` at once and ends when the rest of the body has been read and dropped. Closing the
+ * connection with body bytes still arriving makes the kernel reset it, and a client still writing
+ * (Node's http and fetch do) then gets EPIPE or ECONNRESET instead of the answer; so the
+ * connection closes only after the client finished sending. A client still sending after
+ * DISCARD_MAX_BYTES or DISCARD_MAX_MS has its connection cut.
+ */
+export function answerWhileDiscardingBody(request: IncomingMessage, answer: string): Readable {
+  const stream = new PassThrough();
+  stream.write(answer);
+  if (request.complete || request.destroyed) {
+    stream.end();
+    return stream;
+  }
+  let dropped = 0;
+  const stop = () => {
+    clearTimeout(timer);
+    request.off('data', onData);
+    request.off('end', finish);
+    request.off('close', finish);
+    stream.off('close', stop);
+  };
+  const finish = () => {
+    stop();
+    if (!stream.destroyed) stream.end();
+  };
+  const cut = () => {
+    finish();
+    request.socket.destroy();
+  };
+  const onData = (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_MAX_BYTES) cut();
+  };
+  const timer = setTimeout(cut, DISCARD_MAX_MS);
+  request.on('data', onData);
+  request.once('end', finish);
+  request.once('close', finish);
+  stream.once('close', stop);
+  request.resume();
+  return stream;
 }

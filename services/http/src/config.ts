@@ -15,6 +15,9 @@ import { z } from 'zod';
 
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
+/** Input tokens per text unless the operator raises it: the longest of 8,192 prepared MS MARCO passages is 431 tokens. */
+export const DEFAULT_MAX_INPUT_TOKENS = 512;
+
 /** Route groups that may be served without the API key; embedding routes never are. */
 export const AUTH_EXEMPTABLE_ROUTES = ['health', 'metrics', 'info'] as const;
 export type AuthExemptableRoute = (typeof AUTH_EXEMPTABLE_ROUTES)[number];
@@ -38,7 +41,13 @@ export const SERVE_FLAGS = {
   'max-batch-requests': { description: 'most requests coalesced into one batch (default 32)' },
   'max-client-batch': { description: 'most texts in one request (default 256)' },
   'max-queue': { description: 'most requests admitted (queued or running) before answering 429 (default 512)' },
-  'max-input-tokens': { description: 'truncate inputs to this many tokens (default and cap: the model maximum)' },
+  'max-batch-memory': {
+    description:
+      'estimated activation memory one batch may use, in bytes or with a kb/mb/gb suffix (default: that of the largest batch the token budget allows at --max-input-tokens)',
+  },
+  'max-input-tokens': {
+    description: `truncate inputs to this many tokens, or answer 422 with truncate: false (default ${DEFAULT_MAX_INPUT_TOKENS}; cap: the model maximum)`,
+  },
   'payload-limit': { description: 'largest request body in bytes, or with a kb/mb suffix (default 2mb)' },
   'body-timeout': { description: 'milliseconds a client may take to send its request body before a 408 (default 10000)' },
   batching: { description: 'coalesce concurrent requests into batches: true|false (default true)' },
@@ -94,7 +103,8 @@ const serveSchema = z.object({
   'max-batch-requests': positiveInt.default(32),
   'max-client-batch': positiveInt.default(256),
   'max-queue': positiveInt.default(512),
-  'max-input-tokens': positiveInt.optional(),
+  'max-batch-memory': byteSize.optional(),
+  'max-input-tokens': positiveInt.default(DEFAULT_MAX_INPUT_TOKENS),
   'payload-limit': byteSize.default(2 * 1024 * 1024),
   'body-timeout': positiveInt.default(DEFAULT_BODY_TIMEOUT_MS),
   batching: booleanText.default(true),
@@ -127,8 +137,10 @@ export interface ServeConfig {
   readonly host: string;
   readonly batching: BatchingSettings;
   readonly maxClientBatch: number;
-  /** Explicit cap on input tokens; the model's own maximum applies when unset. */
-  readonly maxInputTokens: number | undefined;
+  /** Cap on input tokens per text; the model's own maximum caps it in turn. */
+  readonly maxInputTokens: number;
+  /** Activation memory one batch may use; unset: what the token budget allows at the maximum input length. */
+  readonly maxBatchMemoryBytes: number | undefined;
   readonly payloadLimitBytes: number;
   /** A request body not fully received within this many milliseconds is answered 408. */
   readonly bodyTimeoutMs: number;
@@ -188,6 +200,7 @@ export function parseServeConfig(flags: ServeInput, env: NodeJS.ProcessEnv): Ser
     },
     maxClientBatch: values['max-client-batch'],
     maxInputTokens: values['max-input-tokens'],
+    maxBatchMemoryBytes: values['max-batch-memory'],
     payloadLimitBytes: values['payload-limit'],
     bodyTimeoutMs: values['body-timeout'],
     dtype: values.dtype,

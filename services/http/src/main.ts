@@ -73,6 +73,7 @@ export async function runServer(argv: string[], env: NodeJS.ProcessEnv): Promise
     batching: config.batching,
     maxClientBatch: config.maxClientBatch,
     maxInputTokens: config.maxInputTokens,
+    maxBatchMemoryBytes: config.maxBatchMemoryBytes,
     version: VERSION,
     logger,
   });

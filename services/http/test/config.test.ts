@@ -10,6 +10,9 @@ describe('parseServeConfig', () => {
     assert.equal(onnx.host, '127.0.0.1');
     assert.equal(onnx.payloadLimitBytes, 2 * 1024 * 1024);
     assert.equal(onnx.maxClientBatch, 256);
+    assert.equal(onnx.maxInputTokens, 512);
+    assert.equal(onnx.maxBatchMemoryBytes, undefined, 'unset: the service derives it from the token budget');
+    assert.equal(parseServeConfig({ backend: 'onnx', model: 'm', 'max-batch-memory': '512mb' }, {}).maxBatchMemoryBytes, 512 * 1024 * 1024);
     assert.deepEqual(onnx.executionProviders, ['tensorrt', 'cuda', 'cpu']);
     assert.equal(onnx.batching.enabled, true);
     assert.equal(parseServeConfig({ backend: 'transformers', model: 'm' }, {}).port, 8000);

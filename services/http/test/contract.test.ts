@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BACKEND_NAMES, type BackendName } from '@embedbench/core/backend';
+import { batchActivationBytes, readModelDimensions } from '@embedbench/core/memory';
 import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import OpenAI from 'openai';
@@ -103,9 +104,12 @@ for (const backendName of BACKEND_NAMES) {
       assert.equal(info['embedding_dim'], 64);
       assert.equal(info['max_input_tokens'], MAX_INPUT_TOKENS);
       assert.equal(info['max_client_batch'], 256);
+      // 32-token rows: the 16384-token budget fits the 64-row limit, the costliest batch.
+      const fullBatchBytes = batchActivationBytes(await readModelDimensions(TINY_MODERNBERT, 'fp32'), testBatching.maxBatchRequests, MAX_INPUT_TOKENS);
       assert.deepEqual(info['batching'], {
         enabled: true,
         max_batch_tokens: testBatching.maxBatchTokens,
+        max_batch_memory_bytes: fullBatchBytes,
         max_batch_requests: testBatching.maxBatchRequests,
         max_queue: testBatching.maxQueue,
         parallelism: 1,

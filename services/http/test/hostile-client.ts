@@ -7,6 +7,8 @@ export interface RawResponse {
   readonly body: string;
   /** Milliseconds from connecting to the server closing the connection. */
   readonly elapsedMs: number;
+  /** Connection resets seen (EPIPE writing, ECONNRESET): the server closed while bytes were in flight. */
+  readonly resets: number;
 }
 
 /**
@@ -20,14 +22,16 @@ export function rawRequest(url: string, pieces: ReadonlyArray<string | Buffer>, 
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
     const received: Buffer[] = [];
+    let resets = 0;
     socket.on('data', (chunk: Buffer) => received.push(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      // The server may close while a trickling client is still writing; what it answered counts.
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+      // The server may cut a client that keeps writing; what it answered still counts.
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') resets++;
+      else reject(error);
     });
     socket.on('close', () => {
       try {
-        resolve(parseResponse(Buffer.concat(received), performance.now() - startedAt));
+        resolve(parseResponse(Buffer.concat(received), performance.now() - startedAt, resets));
       } catch (error) {
         reject(error as Error);
       }
@@ -44,7 +48,7 @@ export function rawRequest(url: string, pieces: ReadonlyArray<string | Buffer>, 
   });
 }
 
-function parseResponse(bytes: Buffer, elapsedMs: number): RawResponse {
+function parseResponse(bytes: Buffer, elapsedMs: number, resets: number): RawResponse {
   const text = bytes.toString('utf8');
   const headerEnd = text.indexOf('\r\n\r\n');
   if (headerEnd < 0) throw new Error(`no complete HTTP response, got ${JSON.stringify(text.slice(0, 200))}`);
@@ -53,7 +57,7 @@ function parseResponse(bytes: Buffer, elapsedMs: number): RawResponse {
   const headers = Object.fromEntries(
     headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
   );
-  return { status, headers, body: text.slice(headerEnd + 4), elapsedMs };
+  return { status, headers, body: text.slice(headerEnd + 4), elapsedMs, resets };
 }
 
 /** A complete request with the given method, path, extra headers and body. */

@@ -15,6 +15,8 @@ interface HostileCase {
   readonly gapMs?: number;
   readonly status: number;
   readonly errorType?: string;
+  /** The body is answered before it is read to its end: the client must still see no reset. */
+  readonly noResets?: boolean;
   readonly check?: (response: RawResponse) => void;
 }
 
@@ -43,7 +45,7 @@ const CORPUS: HostileCase[] = [
   { name: 'an empty body', pieces: [jsonRequest('/embed', '')], status: 400, errorType: 'malformed_json' },
   { name: '10,000 tiny strings (over the batch limit)', pieces: [jsonRequest('/embed', tinyTexts(10_000))], status: 422, errorType: 'validation' },
   {
-    name: 'a huge string just under the payload limit (truncated to the model maximum)',
+    name: 'a huge string just under the payload limit (truncated to the maximum input tokens)',
     pieces: [jsonRequest('/embed', JSON.stringify({ texts: ['word '.repeat((PAYLOAD_LIMIT - 100) / 5)] }))],
     status: 200,
     check: embedded(1),
@@ -66,12 +68,21 @@ const CORPUS: HostileCase[] = [
     pieces: [requestBytes('POST', '/embed', { 'Content-Type': 'application/json', 'Content-Length': PAYLOAD_LIMIT * 4 }, '{"texts":["')],
     status: 413,
     errorType: 'payload_too_large',
+    noResets: true,
   },
+  ...[5, 11].map((megabytes) => ({
+    name: `a ${megabytes} MB body sent at once with Content-Length`,
+    pieces: [jsonRequest('/embed', JSON.stringify({ texts: ['x'.repeat(megabytes * 1024 * 1024)] }))],
+    status: 413,
+    errorType: 'payload_too_large',
+    noResets: true,
+  })),
   {
     name: 'a chunked body over the limit (no length)',
     pieces: chunkedPieces('/embed', ['{"texts":["', ...Array.from({ length: 8 }, () => 'x'.repeat(PAYLOAD_LIMIT / 4)), '"]}']),
     status: 413,
     errorType: 'payload_too_large',
+    noResets: true,
   },
   { name: 'a chunked body', pieces: chunkedPieces('/embed', ['{"texts":', '["chunked', ' body"]}']), status: 200, check: embedded(1) },
   {
@@ -84,6 +95,17 @@ const CORPUS: HostileCase[] = [
     status: 408,
     errorType: 'request_timeout',
     check: (response) => assert.ok(response.elapsedMs < BODY_TIMEOUT_MS + 5000, `cut off after ${response.elapsedMs} ms`),
+  },
+  {
+    name: 'a slow body that ends soon after the body timeout',
+    pieces: [
+      requestBytes('POST', '/embed', { 'Content-Type': 'application/json', 'Content-Length': 200 }),
+      ...Array.from({ length: 40 }, () => '     '),
+    ],
+    gapMs: 40,
+    status: 408,
+    errorType: 'request_timeout',
+    noResets: true,
   },
   {
     name: 'a body that stops before its declared length',
@@ -133,6 +155,7 @@ function assertAnswer(response: RawResponse, expected: HostileCase): void {
     assert.ok((body.error ?? '').length > 0, `${expected.name}: the error says what is wrong`);
   }
   assert.ok(response.elapsedMs < ANSWER_BOUND_MS, `${expected.name}: answered after ${response.elapsedMs} ms`);
+  if (expected.noResets) assert.equal(response.resets, 0, `${expected.name}: the connection was reset`);
   expected.check?.(response);
 }
 
