@@ -6,10 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { gpuRecordingSchema } from '../src/compare/gpu.js';
 import { runComparison } from '../src/compare/orchestrator.js';
-import { resultsIndexSchema } from '../src/report/results-index.js';
-import { loadResultSchema } from '../src/load/result-schema.js';
+import { gpuFileSchema, loadResultSchema, resultsIndexSchema } from '../src/results/schemas.js';
 import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 import { assertNonTrivialPng } from './report-assertions.js';
 
@@ -67,7 +65,7 @@ test('compare end to end: local runtime, both backends, batch sizes 1 and 4, eve
     assert.ok(stress.requests.succeeded > 0 && stress.successRate === 1, `${run.stressFile}: ${stress.requests.succeeded} ok, success ${stress.successRate}`);
     assert.equal(stress.embeddings, stress.requests.succeeded * run.batchSize);
     assert.equal(stress.embeddingDim, 64);
-    const gpu = gpuRecordingSchema.parse(await readJson(join(resultsDir, run.gpuFile!)));
+    const gpu = gpuFileSchema.parse(await readJson(join(resultsDir, run.gpuFile!)));
     assert.equal(gpu.source, 'none');
     assert.match(gpu.detail, /no GPU metrics/);
     assert.ok(existsSync(join(resultsDir, run.logFile!)), `${run.logFile} exists`);

@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem, type, release, arch } from 'node:os';
 import { promisify } from 'node:util';
 import type { Environment } from '@embedbench/loadtest/result';
+import { EMBEDBENCH_VERSION } from '../version.js';
 
 const run = promisify(execFile);
 
 /** Where and with what a run happened; each part that cannot be found is null, never guessed. */
 export async function collectEnvironment(): Promise<Environment> {
-  const [gpus, gitSha, embedbenchVersion] = await Promise.all([gpuNames(), commitSha(), packageVersion()]);
+  const [gpus, gitSha] = await Promise.all([gpuNames(), commitSha()]);
   const processors = cpus();
   return {
     hostname: hostname(),
@@ -18,7 +18,7 @@ export async function collectEnvironment(): Promise<Environment> {
     memoryBytes: totalmem(),
     gpus,
     runtime: `node ${process.version}`,
-    embedbenchVersion,
+    embedbenchVersion: EMBEDBENCH_VERSION,
     gitSha,
   };
 }
@@ -38,16 +38,6 @@ async function commitSha(): Promise<string | null> {
   try {
     const { stdout } = await run('git', ['rev-parse', 'HEAD'], { timeout: 5000, cwd: new URL('.', import.meta.url) });
     return stdout.trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-async function packageVersion(): Promise<string | null> {
-  try {
-    // dist/src/load/environment.js -> bench/package.json
-    const manifest = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return manifest.version ?? null;
   } catch {
     return null;
   }
