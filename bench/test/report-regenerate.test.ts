@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeJsonAtomic } from '../src/fs/atomic.js';
 import { seriesColour } from '../src/report/plots.js';
-import { loadReportData } from '../src/report/dataset.js';
-import { generateReport } from '../src/report/generate.js';
 import { latencyStats, sortedSamples } from '@embedbench/loadtest/percentiles';
 import { LatencyRecorder } from '../src/load/histogram.js';
+import { loadReportData } from '../src/report/dataset.js';
+import { generateReport } from '../src/report/generate.js';
 import { seededRandom } from '../src/report/statistics.js';
-import { loadResultSchema, type GpuRecording, type HostUsage, type LoadResult, type ParitySample, type ResultsIndex, type ServiceInfo, type Timeline } from '../src/results/schemas.js';
+import type { GpuRecording, HostUsage, ParitySample, ResultsIndex, ServiceInfo, Timeline } from '../src/results/schemas.js';
 import { assertNonTrivialPng, countPixelsNear } from './report-assertions.js';
+import { loadResult } from './report-fixtures.js';
 
 const execFileAsync = promisify(execFile);
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
@@ -31,42 +32,6 @@ after(async () => {
 function latencies(centreMs: number, count: number, seed: number): number[] {
   const random = seededRandom(seed);
   return Array.from({ length: count }, () => centreMs * (0.5 + random() * (random() < 0.1 ? 6 : 1)));
-}
-
-/** A load result as the drivers write it (validated by the real schema below), its latencies from `samples`. */
-function loadResult(backend: string, batchSize: number, requestsPerSecond: number, samples: readonly number[], successRate = 1, p99TargetMs = 100_000): LoadResult {
-  const total = Math.round(requestsPerSecond * 10);
-  const succeeded = Math.round(total * successRate);
-  const timing = { mean: 5, p50: 4, p99: 12 };
-  const recorder = new LatencyRecorder();
-  for (const sample of samples) recorder.record(sample);
-  const latencyMs = latencyStats(recorder);
-  return loadResultSchema.parse({
-    schemaVersion: 1,
-    testid: `${backend}-b${batchSize}`,
-    driver: 'builtin',
-    backend,
-    model: 'answerdotai/ModernBERT-base',
-    embeddingDim: 3,
-    baseUrl: 'http://127.0.0.1:8000',
-    scenario: 'closed',
-    batchSize,
-    load: { vus: 4, rate: null, maxVus: null },
-    startedAt: '2026-01-01T10:00:00.000Z',
-    finishedAt: '2026-01-01T10:00:10.000Z',
-    durationSeconds: 10,
-    requests: { total, succeeded, failed: total - succeeded, dropped: 0 },
-    embeddings: succeeded * batchSize,
-    successRate,
-    errorsByStatus: total > succeeded ? { '503': total - succeeded } : {},
-    throughput: { requestsPerSecond, embeddingsPerSecond: (succeeded * batchSize) / 10, tokensPerSecond: null },
-    latencyMs,
-    serverTimingMs: { queue: timing, tokenization: timing, inference: timing, total: timing },
-    serverMetrics: { requests: total, tokens: null },
-    thresholds: { p99TargetMs, maxErrorRate: 0.01, passed: successRate >= 0.99 && latencyMs!.p99 <= p99TargetMs },
-    saturation: null,
-    environment: { hostname: 'h', os: 'Linux', cpuModel: 'cpu', cpuCount: 2, memoryBytes: 1024, gpus: ['NVIDIA L40S'], runtime: 'node v20', embedbenchVersion: '0.1.0', gitSha: null },
-  });
 }
 
 /** Ten 1-second windows of `requests` requests each; `drift` multiplies the last third's throughput. */

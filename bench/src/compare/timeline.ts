@@ -3,9 +3,9 @@ import type { CompletedRequest } from '../load/driver.js';
 import { LatencyRecorder } from '../load/histogram.js';
 import type { TimeWindow } from '../results/schemas.js';
 
-/** Windows short enough to show drift inside a 10-second run, and at most 300 of them in a long one. */
+/** About 60 windows per run (at least 0.1 s each): enough to see drift within a short run, few enough to keep the file small. */
 export function windowSecondsFor(durationSeconds: number): number {
-  return Math.max(1, durationSeconds / 300);
+  return Math.max(0.1, durationSeconds / 60);
 }
 
 /** Sorts the measured requests of one run into time windows (by completion time) and one latency histogram. */

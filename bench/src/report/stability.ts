@@ -1,8 +1,8 @@
 import type { HostUsage, Timeline, TimeWindow } from '../results/schemas.js';
 import { mean } from './statistics.js';
 
-/** A window group needs this many requests for its throughput to mean something. */
-const MIN_REQUESTS_PER_GROUP = 10;
+/** A window group (and so a third of the run) needs this many requests for its throughput to mean something. */
+const MIN_REQUESTS_PER_GROUP = 20;
 /** Throughput or mean latency that moves more than this between the first and last third: drifting. */
 export const DRIFT_LIMIT = 0.2;
 /** Coefficient of variation of the throughput across window groups above this: unstable. */
@@ -38,7 +38,7 @@ const percent = (fraction: number): string => `${fraction >= 0 ? '+' : ''}${(fra
 /**
  * Judges one run from its windows within the measured duration (requests finishing during the
  * graceful stop are left out): the throughput's coefficient of variation across window groups
- * holding about ten requests each, and the change of throughput and mean latency from the first
+ * holding about twenty requests each, and the change of throughput and mean latency from the first
  * third of the run to the last.
  */
 export function judgeStability(timeline: Timeline, durationSeconds: number): StabilityVerdict {

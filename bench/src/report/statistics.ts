@@ -67,13 +67,13 @@ export interface Interval {
   readonly high: number;
 }
 
-/** The 95% interval of the mean of the repeats; undefined for fewer than two. */
+/** The 95% interval of the mean of the repeats (rates: never below 0); undefined for fewer than two. */
 export function meanInterval(values: readonly number[], random: () => number): Interval | undefined {
   if (values.length < 2) return undefined;
   const means = Array.from({ length: BOOTSTRAP_ROUNDS }, () => resampleMean(values, random));
   const halfWidth = tQuantile975(values.length - 1) * standardDeviation(means) * smallSampleCorrection(values.length);
   const centre = mean(values);
-  return { low: centre - halfWidth, high: centre + halfWidth };
+  return { low: Math.max(0, centre - halfWidth), high: centre + halfWidth };
 }
 
 export interface RatioEstimate extends Interval {
