@@ -220,8 +220,8 @@ async function executeRun(context: CompareContext, run: RunIdentity, index: Resu
     if (crash) return failed(crash, await backend.logTail(), recorded);
     if (timeline) {
       recorded.timelineFile = `timeline_${name}.json`;
-      const windows: Timeline = { ...identity, windowSeconds: timeline.windowSeconds, windows: timeline.timeWindows(), latency: timeline.latency.encode() };
-      await writeJsonAtomic(join(resultsDir, recorded.timelineFile), windows);
+      const timelineFile: Timeline = { ...identity, windowSeconds: timeline.windowSeconds, windows: timeline.timeWindows(), latency: timeline.latency.encode() };
+      await writeJsonAtomic(join(resultsDir, recorded.timelineFile), timelineFile);
     }
     recorded.stressFile = `stress_${name}.json`;
     await writeJsonAtomic(join(resultsDir, recorded.stressFile), result);

@@ -28,9 +28,16 @@ function perRepeat(data: ReportData, label: string, batchSize: number, pick: (ru
     .filter((value): value is number => value !== undefined);
 }
 
+/** Room on the value axis for the highest repeat, which may stand above every bar. */
+function highestMark(marks: ReadonlyArray<ReadonlyArray<readonly number[]>>): number | undefined {
+  const values = marks.flat(2);
+  return values.length > 0 ? Math.max(...values) * 1.05 : undefined;
+}
+
 function throughputChart(data: ReportData): ChartConfiguration {
   const { labels } = data;
   const { batchSizes } = data.index.settings;
+  const marks = labels.map((label) => batchSizes.map((batchSize) => perRepeat(data, label, batchSize, (run) => run.result?.throughput.embeddingsPerSecond)));
   return {
     type: 'bar',
     data: {
@@ -49,10 +56,10 @@ function throughputChart(data: ReportData): ChartConfiguration {
       },
       scales: {
         x: { title: axisTitle('batch size (texts per request)') },
-        y: { beginAtZero: true, title: axisTitle('throughput (embeddings / second)') },
+        y: { beginAtZero: true, suggestedMax: highestMark(marks), title: axisTitle('throughput (embeddings / second)') },
       },
     },
-    plugins: [repeatMarks(labels.map((label) => batchSizes.map((batchSize) => perRepeat(data, label, batchSize, (run) => run.result?.throughput.embeddingsPerSecond))))],
+    plugins: [repeatMarks(marks)],
   };
 }
 
@@ -64,6 +71,7 @@ function latencyChart(data: ReportData): ChartConfiguration {
   const { labels } = data;
   const { batchSizes } = data.index.settings;
   const series = labels.flatMap((label, labelIndex) => PERCENTILES.map((percentile, percentileIndex) => ({ label, labelIndex, percentile, percentileIndex })));
+  const marks = series.map(({ label, percentile }) => batchSizes.map((batchSize) => perRepeat(data, label, batchSize, (run) => run.result?.latencyMs?.[percentile])));
   return {
     type: 'bar',
     data: {
@@ -84,10 +92,10 @@ function latencyChart(data: ReportData): ChartConfiguration {
       },
       scales: {
         x: { title: axisTitle('batch size (texts per request)') },
-        y: { beginAtZero: true, title: axisTitle('latency (ms)') },
+        y: { beginAtZero: true, suggestedMax: highestMark(marks), title: axisTitle('latency (ms)') },
       },
     },
-    plugins: [repeatMarks(series.map(({ label, percentile }) => batchSizes.map((batchSize) => perRepeat(data, label, batchSize, (run) => run.result?.latencyMs?.[percentile]))))],
+    plugins: [repeatMarks(marks)],
   };
 }
 

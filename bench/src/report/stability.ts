@@ -61,7 +61,7 @@ export function judgeStability(timeline: Timeline, durationSeconds: number): Sta
   if (Math.abs(throughputChange) > DRIFT_LIMIT || (latencyChange !== null && Math.abs(latencyChange) > DRIFT_LIMIT)) {
     flags.push(`DRIFTING: last third vs first: throughput ${percent(throughputChange)}, mean latency ${latencyChange === null ? 'n/a' : percent(latencyChange)}`);
   }
-  if (coefficientOfVariation > CV_LIMIT) flags.push(`UNSTABLE: throughput varies ${(coefficientOfVariation * 100).toFixed(0)}% (CV) across ${groupSeconds} s windows`);
+  if (coefficientOfVariation > CV_LIMIT) flags.push(`UNSTABLE: throughput varies ${(coefficientOfVariation * 100).toFixed(0)}% (CV) across ${Number(groupSeconds.toFixed(2))} s windows`);
   return { judged: true, stability: { groupSeconds, groups, throughputs, coefficientOfVariation, throughputChange, latencyChange, flags } };
 }
 

@@ -30,7 +30,8 @@ export function verdictSentence(verdict: BatchVerdict): string {
   } else if (verdict.clear) {
     sentence = `winner ${leader}, ${ratio.ratio.toFixed(2)}x the throughput of ${second} (95% interval ${interval(ratio.low, ratio.high, 2, 'x')})`;
   } else {
-    const plusMinus = Math.max(ratio.high - 1, 1 - ratio.low) * 100;
+    // The interval's half-width as a factor: how small a difference this comparison could resolve.
+    const plusMinus = (Math.sqrt(ratio.high / ratio.low) - 1) * 100;
     sentence = `no clear difference (±${plusMinus.toFixed(0)}%): ${leader} ${ratio.ratio.toFixed(2)}x the throughput of ${second} (95% interval ${interval(ratio.low, ratio.high, 2, 'x')})`;
   }
   const unchecked = verdict.parityUnchecked.length > 0 ? [`embedding parity not checked for ${verdict.parityUnchecked.join(', ')}`] : [];
