@@ -11,7 +11,8 @@ import http from 'k6/http';
 import type { RefinedResponse, ResponseType } from 'k6/http';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import type { Options, Scenario, Threshold } from 'k6/options';
-import { checkEmbedResponse, modelInfo, parseTimingHeader, TIMING_HEADERS } from './lib/embed-response.ts';
+import { TIMING_HEADERS } from './lib/contract.ts';
+import { checkEmbedResponse, modelInfo, parseTimingHeader } from './lib/embed-response.ts';
 import {
   EMBED_TAGS,
   embedDurationMetric,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs podman + runc (no Docker engine on these machines) and docker-compose (its `config`
-# command validates compose.yaml without an engine), configures podman as ENVIRONMENT.md found to
-# work (runc, host network, no default ulimits), and starts a Docker-compatible API socket for
-# dockerode. Idempotent: safe to run repeatedly.
+# command validates compose.yaml without an engine), configures podman for these machines
+# (runc, as crun fails under cgroups hybrid mode; host network; no default ulimits), and starts a
+# Docker-compatible API socket for dockerode. Idempotent: safe to run repeatedly.
 set -euo pipefail
 
 SOCKET_PATH=${EMBEDBENCH_PODMAN_SOCKET:-/run/embedbench-podman.sock}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs Slurm + munge and starts a single-node cluster (partition "cpu") on this machine, as
-# ENVIRONMENT.md found to work. Idempotent: an already idle cluster is left as it is.
+# Installs Slurm + munge and starts a single-node cluster (partition "cpu") on this machine with
+# the minimal slurm.conf written below. Idempotent: an already idle cluster is left as it is.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/apt.sh"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the EmbedBench sbatch scripts and slurm/submit-array.sh (sourced, not run).
-# Every knob is an environment variable with the proof of concept's value as default; sbatch passes
+# Every knob is an environment variable with the default listed below; sbatch passes
 # the submitting shell's environment to the job (--export=ALL), so `BENCH_X=... sbatch ...` works.
 #   BENCH_REPO         the EmbedBench checkout (default: the directory sbatch was run from)
 #   BENCH_MODULES      environment modules to load first, e.g. "nodejs/20 apptainer" (default: none)
@@ -50,8 +50,8 @@ bench_setup() {
     bench_log "npm ci"
     npm ci --no-audit --no-fund
   fi
-  bench_log "build (tsc -b)"
-  npx tsc -b
+  bench_log "build (npm run build)"
+  npm run build
 }
 
 # The model and the passages, each made only when missing.

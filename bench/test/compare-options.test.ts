@@ -18,7 +18,7 @@ function optionsFromArgv(argv: string[]): Record<string, unknown> {
   return received;
 }
 
-test('the proof of concept\'s --config.* spellings and the plain ones give the same settings', () => {
+test('the --config.* spellings and the plain ones give the same settings', () => {
   const poc = parseCompareOptions(optionsFromArgv(['--model', 'm', '--config.duration-minutes', '2', '--config.batch-sizes', '16', '32', '64', '--config.max-concurrent-requests', '5', '--config.num-sentences', '1000']));
   const plain = parseCompareOptions(optionsFromArgv(['--model', 'm', '--duration-minutes', '2', '--batch-sizes', '16,32,64', '--max-concurrent-requests', '5', '--num-sentences', '1000']));
   assert.deepEqual(poc, plain);
@@ -29,7 +29,7 @@ test('the proof of concept\'s --config.* spellings and the plain ones give the s
   assert.equal(poc.preset, undefined);
 });
 
-test('defaults are the proof of concept\'s when a model is given', () => {
+test('defaults apply when only a model is given', () => {
   const settings = parseCompareOptions(optionsFromArgv(['--model', 'models/x']));
   assert.deepEqual(settings.variants.map((variant) => variant.label), ['transformers', 'onnx']);
   assert.equal(settings.repeats, 3, 'repeats by default, so that every result has a spread');

@@ -1,7 +1,7 @@
 /**
  * compose.yaml, validated by docker-compose's own `config` (schema, interpolation, profiles; the
  * Debian package, as the Docker Compose plugin is not installable here), then checked for what
- * issue 6 asks of the resolved configuration.
+ * the stack needs of the resolved configuration.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -108,7 +108,7 @@ test('GPU services reserve NVIDIA GPUs; the cpu profile runs the same names with
   }
 });
 
-test('prometheus, dcgm-exporter, alloy and k6 are wired as issue 6 asks', async (t) => {
+test('prometheus, dcgm-exporter, alloy and k6 are wired to each other and to the services', async (t) => {
   if (missingPrerequisite(t, await composeMissing())) return;
   const { services } = await resolvedConfig();
   const prometheus = services.prometheus!;

@@ -71,7 +71,7 @@ async function withWorkDir(body: (dir: string) => Promise<void>): Promise<void> 
   }
 }
 
-test('submit.sbatch asks for the proof of concept job: 1 GPU, 8 CPUs, 32 GB, 4 h', async () => {
+test('submit.sbatch asks for one job of 1 GPU, 8 CPUs, 32 GB, 4 h', async () => {
   const directives = (await readFile(join(REPO_ROOT, 'slurm/submit.sbatch'), 'utf8')).split('\n').filter((line) => line.startsWith('#SBATCH '));
   for (const expected of ['--gres=gpu:1', '--cpus-per-task=8', '--mem=32G', '--time=04:00:00']) {
     assert.ok(directives.includes(`#SBATCH ${expected}`), `submit.sbatch lacks #SBATCH ${expected}`);

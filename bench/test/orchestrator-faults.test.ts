@@ -1,5 +1,5 @@
 /**
- * Orchestrator faults (issue 8): embedbench compare on the local runtime with the tiny model, short
+ * Orchestrator faults: embedbench compare on the local runtime with the tiny model, short
  * runs, against a port already in use, a read-only results disk and a full one (real tmpfs mounts:
  * the tests run as root, which chmod would not stop), and a backend killed during its warm-up
  * (compare-local covers a kill during the measured load).

@@ -1,5 +1,5 @@
 /**
- * Overload (issue 8): the real onnx service (embedbench serve, tiny model) under an open-model load
+ * Overload: the real onnx service (embedbench serve, tiny model) under an open-model load
  * at 10x its measured capacity. Takes about 30 s, the one slow reliability test.
  */
 import assert from 'node:assert/strict';

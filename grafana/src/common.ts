@@ -1,5 +1,6 @@
 // House style for every EmbedBench dashboard: one datasource, one query helper, panel defaults, units
 // and the template variables. Dashboards only say what to plot.
+import { METRIC_NAMES } from '@embedbench/loadtest/contract';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import {
@@ -120,7 +121,7 @@ export function labelVariable(name: string, label: string, source: string): Quer
 
 export const backendVariable = (source: string): QueryVariableBuilder => labelVariable('backend', 'Backend', source);
 export const instanceVariable = (): QueryVariableBuilder =>
-  labelVariable('instance', 'Instance', 'embedbench_http_requests_total{backend=~"$backend"}');
+  labelVariable('instance', 'Instance', `${METRIC_NAMES.httpRequests}{backend=~"$backend"}`);
 export const testidVariable = (): QueryVariableBuilder =>
   labelVariable('testid', 'Test run (testid)', 'k6_http_reqs_total{backend=~"$backend"}');
 

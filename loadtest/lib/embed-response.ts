@@ -26,14 +26,6 @@ export function modelInfo(body: unknown): { model: string | null; embeddingDim: 
   return { model, embeddingDim };
 }
 
-/** The server-side timing headers every response carries (ms). */
-export const TIMING_HEADERS = {
-  queue: 'x-queue-time',
-  tokenization: 'x-tokenization-time',
-  inference: 'x-inference-time',
-  total: 'x-total-time',
-} as const;
-
 export function parseTimingHeader(value: string | null | undefined): number | null {
   if (value === null || value === undefined || value === '') return null;
   const parsed = Number(value);

@@ -1,3 +1,5 @@
+import { METRIC_NAMES } from './contract.ts';
+
 /**
  * Just enough of the Prometheus text format to read the service's own counters before and after a
  * run: the sum of every sample of `name` whose labels include all of `labels`. A declared family
@@ -29,8 +31,8 @@ function parseLabels(text: string): Record<string, string> {
 
 /** The service counters a run reads: embed requests (all statuses) and tokens embedded. */
 export const SERVICE_COUNTERS = {
-  embedRequests: { name: 'embedbench_http_requests_total', labels: { route: '/embed' } },
-  tokens: { name: 'embedbench_tokens_total', labels: {} },
+  embedRequests: { name: METRIC_NAMES.httpRequests, labels: { route: '/embed' } },
+  tokens: { name: METRIC_NAMES.tokens, labels: {} },
 } as const;
 
 export interface ServiceCounters {

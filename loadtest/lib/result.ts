@@ -12,7 +12,7 @@ export const RESULT_SCHEMA_VERSION = 1;
 
 export type Driver = 'k6' | 'builtin';
 
-/** Statuses the service documents (issue 3) get their own key; anything else is "other". */
+/** Statuses the service answers by design (README, "The HTTP API") get their own key; anything else is "other". */
 export const TRACKED_ERROR_KEYS = ['400', '404', '413', '415', '422', '429', '500', '502', '503', '504', 'other', 'network', 'invalid_response'] as const;
 export type ErrorKey = (typeof TRACKED_ERROR_KEYS)[number];
 

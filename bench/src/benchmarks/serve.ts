@@ -1,5 +1,5 @@
 /**
- * `npm run bench:serve`: the serving benchmark of issue 3. On one model and one set of MS-MARCO-like
+ * `npm run bench:serve`: the serving benchmark. On one model and one set of MS-MARCO-like
  * passage batches it measures, one after another so they never share the CPU:
  *  1. raw in-process onnxruntime `session.run` throughput on the batches (the ceiling);
  *  2. the `onnx` service, then the `transformers` service, each a real `embedbench serve` child

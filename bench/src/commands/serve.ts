@@ -1,14 +1,9 @@
 import { existsSync } from 'node:fs';
+import type { RunningServer } from '@embedbench/http/main';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { hubOptionsFromEnv } from '../hub/config.js';
 import { fetchModel, hubModelCacheDir } from '../model/fetch.js';
-
-/** The part of @embedbench/http's main entry this command uses (bench does not reference services in tsc). */
-interface RunningServer {
-  readonly closed: Promise<void>;
-}
-type RunServer = (argv: string[], env: NodeJS.ProcessEnv) => Promise<RunningServer>;
 
 export function register(program: Command): void {
   program
@@ -25,7 +20,8 @@ export function register(program: Command): void {
     .argument('[options...]', 'serve options, handed to the service (see --help)')
     .action(async (args: string[]) => {
       const serveArgs = await resolveHubModel(args, process.env);
-      const runServer = await loadRunServer();
+      // Loaded on use, so that the other commands do not load the service and its backends.
+      const { runServer } = await import('@embedbench/http/main');
       let server: RunningServer;
       try {
         server = await runServer(serveArgs, process.env);
@@ -34,13 +30,6 @@ export function register(program: Command): void {
       }
       await server.closed;
     });
-}
-
-async function loadRunServer(): Promise<RunServer> {
-  const specifier = import.meta.resolve('@embedbench/http/main');
-  const module = (await import(specifier)) as { runServer?: RunServer };
-  if (typeof module.runServer !== 'function') throw new CliError(`${specifier} does not export runServer`);
-  return module.runServer;
 }
 
 /**

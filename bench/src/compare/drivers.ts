@@ -28,7 +28,7 @@ export interface LoadRequest {
   readonly batchSize: number;
   readonly durationSeconds: number;
   readonly scenario: Scenario;
-  /** Closed model: concurrent clients (the proof of concept's max-concurrent-requests). */
+  /** Closed model: concurrent clients (compare's --max-concurrent-requests). */
   readonly vus: number;
   /** Open model: requests per second; saturation: the top rate. */
   readonly rate: number;

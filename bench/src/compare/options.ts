@@ -10,7 +10,7 @@ export const PRESETS = ['quickstart'] as const;
 export type Preset = (typeof PRESETS)[number];
 
 /**
- * The proof of concept's run_comparison.py options, accepted both as `--name` and as its
+ * The Python run_comparison.py's options, accepted both as `--name` and as its
  * `--config.name` spelling (commander turns them into `name` and `config.name` attributes).
  */
 export const POC_OPTIONS = {
@@ -20,7 +20,7 @@ export const POC_OPTIONS = {
   numSentences: 'num-sentences',
 } as const;
 
-/** Values the user did not give come from the preset, then from these defaults (the proof of concept's). */
+/** Values the user did not give come from the preset, then from these defaults. */
 export const DEFAULTS = {
   backends: ['transformers', 'onnx'],
   data: 'data/passages.jsonl',

@@ -64,7 +64,7 @@ export interface CompareContext {
   readonly interrupt?: AbortSignal;
 }
 
-/** `20260101_120000`, as the proof of concept named its files. */
+/** `20260101_120000`: the timestamp in result file names. */
 function fileStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
 }

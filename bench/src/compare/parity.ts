@@ -1,3 +1,4 @@
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { request } from 'undici';
 import { z } from 'zod';
 import type { ParitySample } from '../results/schemas.js';
@@ -28,20 +29,6 @@ export async function captureParitySample(baseUrl: string, backend: string, samp
     throw new Error(`parity sample: ${backend} /embed returned ${parsed.success ? parsed.data.embeddings.length : 'malformed'} embeddings for ${sample.length} texts`);
   }
   return { embedbenchVersion: EMBEDBENCH_VERSION, backend, capturedAt: new Date().toISOString(), pids: sample.map((passage) => passage.pid), embeddings: parsed.data.embeddings };
-}
-
-export function cosineSimilarity(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new Error(`cannot compare embeddings of ${a.length} and ${b.length} dimensions`);
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    normA += a[i]! * a[i]!;
-    normB += b[i]! * b[i]!;
-  }
-  const denominator = Math.sqrt(normA) * Math.sqrt(normB);
-  return denominator === 0 ? 0 : dot / denominator;
 }
 
 export interface ParityComparison {

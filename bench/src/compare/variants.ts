@@ -1,4 +1,4 @@
-import { BACKEND_NAMES, ConfigError, parseServeConfig, SERVE_FLAGS, type ServeFlag } from '@embedbench/core/config';
+import { BACKEND_NAMES, ConfigError, parseServeConfig, SERVE_FLAGS, type ServeFlag } from '@embedbench/http/main';
 import type { Variant } from '../results/schemas.js';
 
 /** Serve flags that compare sets for every run itself, or that would stop its load from being served. */

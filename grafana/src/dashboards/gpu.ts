@@ -1,3 +1,4 @@
+import { METRIC_NAMES } from '@embedbench/loadtest/contract';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { backendVariable, dashboard, labelVariable, query, row, SERVICE, timeseries, UNITS, type Query } from '../common.js';
 
@@ -6,13 +7,13 @@ const GPU = 'gpu=~"$gpu"';
 const perGpu = (metric: string, legend = ''): Query =>
   query(`avg by (job, gpu, modelName) (${metric}{${GPU}})`, `{{job}} gpu{{gpu}} {{modelName}}${legend}`);
 /** 1 per backend while it runs model batches, else 0: attributes a shared GPU's readings to the backend at work. */
-const backendActive = `(sum by (backend) (rate(embedbench_inference_duration_seconds_count{${SERVICE}}[$__rate_interval])) > bool 0)`;
+const backendActive = `(sum by (backend) (rate(${METRIC_NAMES.inferenceDuration}_count{${SERVICE}}[$__rate_interval])) > bool 0)`;
 
 /** DCGM exporter readings next to the backends that cause them. */
 export function gpuDashboard(): DashboardBuilder {
   return dashboard('embedbench-gpu', 'EmbedBench / GPU (DCGM)', 'NVIDIA DCGM exporter readings, per scrape job and GPU, and per backend')
-    .withVariable(backendVariable('embedbench_http_requests_total'))
-    .withVariable(labelVariable('instance', 'Service instance', 'embedbench_http_requests_total{backend=~"$backend"}'))
+    .withVariable(backendVariable(METRIC_NAMES.httpRequests))
+    .withVariable(labelVariable('instance', 'Service instance', `${METRIC_NAMES.httpRequests}{backend=~"$backend"}`))
     .withVariable(labelVariable('gpu', 'GPU', 'DCGM_FI_DEV_GPU_UTIL'))
     .withRow(row('Activity'))
     .withPanel(timeseries('GPU utilization', [perGpu('DCGM_FI_DEV_GPU_UTIL')], { unit: UNITS.percent }))
@@ -45,7 +46,7 @@ export function gpuDashboard(): DashboardBuilder {
     .withPanel(
       timeseries(
         'Embeddings per joule',
-        [query(`sum by (backend) (rate(embedbench_embeddings_total{${SERVICE}}[$__rate_interval])) / scalar(sum(DCGM_FI_DEV_POWER_USAGE{${GPU}}))`, '{{backend}}')],
+        [query(`sum by (backend) (rate(${METRIC_NAMES.embeddings}{${SERVICE}}[$__rate_interval])) / scalar(sum(DCGM_FI_DEV_POWER_USAGE{${GPU}}))`, '{{backend}}')],
         { unit: UNITS.count, description: 'Embeddings per second over the selected GPUs\' power draw; meaningful when one backend loads the GPU at a time, as `embedbench compare` runs them' },
       ),
     );

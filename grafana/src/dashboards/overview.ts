@@ -1,3 +1,4 @@
+import { METRIC_NAMES } from '@embedbench/loadtest/contract';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   backendVariable,
@@ -17,37 +18,37 @@ import {
 } from '../common.js';
 
 const PHASES = [
-  ['embedbench_queue_duration_seconds', 'queue'],
-  ['embedbench_tokenization_duration_seconds', 'tokenize'],
-  ['embedbench_inference_duration_seconds', 'inference'],
+  [METRIC_NAMES.queueDuration, 'queue'],
+  [METRIC_NAMES.tokenizationDuration, 'tokenize'],
+  [METRIC_NAMES.inferenceDuration, 'inference'],
 ] as const;
 
 /** Backends side by side: throughput, latency (service and k6), where the time goes, batching, errors, pressure. */
 export function overviewDashboard(): DashboardBuilder {
   return dashboard('embedbench-overview', 'EmbedBench / Comparison overview', 'Every backend side by side, from the services\' /metrics and from k6')
-    .withVariable(backendVariable('embedbench_http_requests_total'))
+    .withVariable(backendVariable(METRIC_NAMES.httpRequests))
     .withVariable(instanceVariable())
     .withVariable(testidVariable())
     .withRow(row('Throughput'))
     .withPanel(
       timeseries(
         'Embeddings per second',
-        [query(`sum by (backend) (rate(embedbench_embeddings_total{${SERVICE}}[$__rate_interval]))`, '{{backend}}')],
+        [query(`sum by (backend) (rate(${METRIC_NAMES.embeddings}{${SERVICE}}[$__rate_interval]))`, '{{backend}}')],
         { unit: UNITS.perSecond, description: 'Texts embedded per second, as the service counts them' },
       ),
     )
     .withPanel(
       timeseries(
         'Requests per second',
-        [query(`sum by (backend) (rate(embedbench_http_requests_total{${EMBED_ROUTES}}[$__rate_interval]))`, '{{backend}}')],
+        [query(`sum by (backend) (rate(${METRIC_NAMES.httpRequests}{${EMBED_ROUTES}}[$__rate_interval]))`, '{{backend}}')],
         { unit: UNITS.requestsPerSecond, description: 'Embedding requests answered per second, any status' },
       ),
     )
     .withRow(row('Latency'))
     .withPanel(
-      timeseries('Service latency p50 / p90 / p99', classicQuantiles('embedbench_request_duration_seconds', EMBED_ROUTES), {
+      timeseries('Service latency p50 / p90 / p99', classicQuantiles(METRIC_NAMES.requestDuration, EMBED_ROUTES), {
         unit: UNITS.seconds,
-        description: 'Time inside the service, from embedbench_request_duration_seconds',
+        description: `Time inside the service, from ${METRIC_NAMES.requestDuration}`,
       }),
     )
     .withPanel(
@@ -66,7 +67,7 @@ export function overviewDashboard(): DashboardBuilder {
     .withPanel(
       timeseries(
         'Inference p50 / p90 / p99',
-        classicQuantiles('embedbench_inference_duration_seconds', SERVICE),
+        classicQuantiles(METRIC_NAMES.inferenceDuration, SERVICE),
         { unit: UNITS.seconds, description: 'Model run per batch' },
       ),
     )
@@ -75,8 +76,8 @@ export function overviewDashboard(): DashboardBuilder {
       timeseries(
         'Batch size',
         [
-          classicMean('embedbench_batch_size', SERVICE, '{{backend}} mean'),
-          ...classicQuantiles('embedbench_batch_size', SERVICE).slice(1),
+          classicMean(METRIC_NAMES.batchSize, SERVICE, '{{backend}} mean'),
+          ...classicQuantiles(METRIC_NAMES.batchSize, SERVICE).slice(1),
         ],
         { unit: UNITS.count, description: 'Texts per model run, after the queue merged requests' },
       ),
@@ -85,14 +86,14 @@ export function overviewDashboard(): DashboardBuilder {
       timeseries(
         'Tokens',
         [
-          classicMean('embedbench_batch_tokens', SERVICE, '{{backend}} tokens per batch'),
-          query(`sum by (backend) (rate(embedbench_tokens_total{${SERVICE}}[$__rate_interval]))`, '{{backend}} tokens/s'),
+          classicMean(METRIC_NAMES.batchTokens, SERVICE, '{{backend}} tokens per batch'),
+          query(`sum by (backend) (rate(${METRIC_NAMES.tokens}{${SERVICE}}[$__rate_interval]))`, '{{backend}} tokens/s'),
         ],
         { unit: UNITS.count },
       ),
     )
     .withPanel(
-      timeseries('Queue depth', [query(`sum by (backend) (embedbench_queue_depth{${SERVICE}})`, '{{backend}}')], {
+      timeseries('Queue depth', [query(`sum by (backend) (${METRIC_NAMES.queueDepth}{${SERVICE}})`, '{{backend}}')], {
         unit: UNITS.count,
         description: 'Texts waiting for a model run',
       }),
@@ -108,7 +109,7 @@ export function overviewDashboard(): DashboardBuilder {
     .withPanel(
       timeseries(
         'Errors per second by type',
-        [query(`sum by (backend, error_type) (rate(embedbench_errors_total{${SERVICE}}[$__rate_interval]))`, '{{backend}} {{error_type}}')],
+        [query(`sum by (backend, error_type) (rate(${METRIC_NAMES.errors}{${SERVICE}}[$__rate_interval]))`, '{{backend}} {{error_type}}')],
         { unit: UNITS.perSecond, stacked: true },
       ),
     )
@@ -117,7 +118,7 @@ export function overviewDashboard(): DashboardBuilder {
         'Error ratio',
         [
           query(
-            `sum by (backend) (rate(embedbench_http_requests_total{${EMBED_ROUTES}, status!~"2.."}[$__rate_interval])) / sum by (backend) (rate(embedbench_http_requests_total{${EMBED_ROUTES}}[$__rate_interval]))`,
+            `sum by (backend) (rate(${METRIC_NAMES.httpRequests}{${EMBED_ROUTES}, status!~"2.."}[$__rate_interval])) / sum by (backend) (rate(${METRIC_NAMES.httpRequests}{${EMBED_ROUTES}}[$__rate_interval]))`,
             '{{backend}}',
           ),
         ],
@@ -125,14 +126,14 @@ export function overviewDashboard(): DashboardBuilder {
       ),
     )
     .withPanel(
-      timeseries('Requests in flight', [query(`sum by (backend) (embedbench_requests_in_flight{${SERVICE}})`, '{{backend}}')], {
+      timeseries('Requests in flight', [query(`sum by (backend) (${METRIC_NAMES.requestsInFlight}{${SERVICE}})`, '{{backend}}')], {
         unit: UNITS.count,
       }),
     )
     .withPanel(
       timeseries(
         '429 Overloaded per second',
-        [query(`sum by (backend) (rate(embedbench_http_requests_total{${EMBED_ROUTES}, status="429"}[$__rate_interval]))`, '{{backend}}')],
+        [query(`sum by (backend) (rate(${METRIC_NAMES.httpRequests}{${EMBED_ROUTES}, status="429"}[$__rate_interval]))`, '{{backend}}')],
         { unit: UNITS.requestsPerSecond, description: 'Requests turned away because the queue was full (--max-queue)' },
       ),
     );

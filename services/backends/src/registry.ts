@@ -1,5 +1,4 @@
-import type { Backend } from '@embedbench/core/backend';
-import type { BackendName, BackendOptions } from '@embedbench/core/config';
+import type { Backend, BackendName, BackendOptions } from '@embedbench/core/backend';
 
 type BackendModule = { createBackend(options: BackendOptions): Backend };
 

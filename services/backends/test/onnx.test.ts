@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cosineSimilarity } from '@embedbench/core/pooling';
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

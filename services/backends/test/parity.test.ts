@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cosineSimilarity } from '@embedbench/core/pooling';
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { after, before, describe, it } from 'node:test';
 import type { Backend } from '@embedbench/core/backend';
 import { createBackend } from '../src/registry.js';

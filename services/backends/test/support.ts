@@ -4,7 +4,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendOptions } from '@embedbench/core/config';
+import type { BackendOptions } from '@embedbench/core/backend';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import { pino } from 'pino';
 

@@ -1,8 +1,40 @@
 /**
- * The contract between the shared core (queue, tokenization, pooling, HTTP-agnostic errors)
- * and an embedding backend. Backends implement it; nothing else about them is visible to the core
- * or the HTTP layer. Modelled on text-embeddings-inference's tiny Backend trait.
+ * The contract between the shared core (queue, tokenization, post-processing, transport-free
+ * errors) and an embedding backend. Backends implement it; nothing else about them is visible to
+ * the core or the HTTP layer. Modelled on text-embeddings-inference's tiny Backend trait.
  */
+import type { Logger } from 'pino';
+
+export const BACKEND_NAMES = ['transformers', 'onnx'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export const DTYPES = ['auto', 'fp32', 'fp16', 'q8'] as const;
+export type Dtype = (typeof DTYPES)[number];
+
+export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+
+export const EXECUTION_PROVIDERS = ['tensorrt', 'cuda', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** What a backend needs to load a model; every field is already resolved (no 'unset' values). */
+export interface BackendOptions {
+  /** Local directory holding config.json, tokenizer files and onnx/model*.onnx. */
+  readonly modelDir: string;
+  /** Display name reported by /health, /info and responses. */
+  readonly modelId: string;
+  /** 'auto' lets the backend pick (fp16 on GPU, fp32 on CPU for onnx; fp32 for transformers). */
+  readonly dtype: Dtype;
+  readonly device: Device;
+  /** Providers to try, in order; one that fails to load is logged and skipped. */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** Threads per inference session (per worker). */
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+  /** Inference worker threads (the onnx backend's parallelism). */
+  readonly workers: number;
+  readonly logger: Logger;
+}
 
 /** One batch cut by the queue: rows are already tokenized and truncated, sorted by length. */
 export interface TokenizedBatch {

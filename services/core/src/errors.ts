@@ -1,23 +1,9 @@
-/**
- * The one error the core raises toward clients. The HTTP layer owns the single type -> status
- * table; nothing else about transport leaks into the core.
- */
-export type EmbedErrorType =
-  | 'malformed_json'
-  | 'empty_input'
-  | 'unauthorized'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'payload_too_large'
-  | 'request_timeout'
-  | 'unsupported_media_type'
-  | 'validation'
-  | 'overloaded'
-  | 'client_closed'
-  | 'not_ready'
-  | 'backend'
-  | 'internal';
+import type { EmbedErrorType } from '@embedbench/loadtest/contract';
 
+/**
+ * The one error the core raises toward clients. A transport maps its `type` to its own codes;
+ * nothing about transport leaks into the core.
+ */
 export class EmbedError extends Error {
   constructor(
     readonly type: EmbedErrorType,
@@ -31,8 +17,4 @@ export class EmbedError extends Error {
 
   /** Set on 'overloaded': how long a client should wait before retrying. */
   readonly retryAfterSeconds: number | undefined;
-}
-
-export function isEmbedError(error: unknown): error is EmbedError {
-  return error instanceof EmbedError;
 }

@@ -1,3 +1,4 @@
+import { METRIC_NAMES } from '@embedbench/loadtest/contract';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds, suited to 1 ms .. 30 s. */
@@ -10,59 +11,59 @@ export class ServiceMetrics {
   readonly registry = new Registry();
 
   readonly requestDuration = new Histogram({
-    name: 'embedbench_request_duration_seconds',
+    name: METRIC_NAMES.requestDuration,
     help: 'HTTP request duration, from first byte read to response',
     labelNames: ['route'] as const,
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
-  readonly queueDuration = this.durationHistogram('embedbench_queue_duration_seconds', 'Time a request waited for its first batch');
+  readonly queueDuration = this.durationHistogram(METRIC_NAMES.queueDuration, 'Time a request waited for its first batch');
   readonly tokenizationDuration = this.durationHistogram(
-    'embedbench_tokenization_duration_seconds',
+    METRIC_NAMES.tokenizationDuration,
     'Time spent tokenizing one request',
   );
-  readonly inferenceDuration = this.durationHistogram('embedbench_inference_duration_seconds', 'Backend time of one batch');
+  readonly inferenceDuration = this.durationHistogram(METRIC_NAMES.inferenceDuration, 'Backend time of one batch');
   readonly batchSize = new Histogram({
-    name: 'embedbench_batch_size',
+    name: METRIC_NAMES.batchSize,
     help: 'Rows per batch sent to the backend',
     buckets: BATCH_SIZE_BUCKETS,
     registers: [this.registry],
   });
   readonly batchTokens = new Histogram({
-    name: 'embedbench_batch_tokens',
+    name: METRIC_NAMES.batchTokens,
     help: 'Padded tokens per batch sent to the backend (rows x longest row)',
     buckets: BATCH_TOKEN_BUCKETS,
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({
-    name: 'embedbench_queue_depth',
+    name: METRIC_NAMES.queueDepth,
     help: 'Requests admitted and still waiting for a batch',
     registers: [this.registry],
   });
   readonly requestsInFlight = new Gauge({
-    name: 'embedbench_requests_in_flight',
+    name: METRIC_NAMES.requestsInFlight,
     help: 'HTTP requests being served',
     registers: [this.registry],
   });
   readonly httpRequests = new Counter({
-    name: 'embedbench_http_requests_total',
+    name: METRIC_NAMES.httpRequests,
     help: 'HTTP requests by route and status',
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
   readonly errors = new Counter({
-    name: 'embedbench_errors_total',
+    name: METRIC_NAMES.errors,
     help: 'Errors answered, by error type',
     labelNames: ['error_type'] as const,
     registers: [this.registry],
   });
   readonly embeddings = new Counter({
-    name: 'embedbench_embeddings_total',
+    name: METRIC_NAMES.embeddings,
     help: 'Embeddings returned',
     registers: [this.registry],
   });
   readonly tokens = new Counter({
-    name: 'embedbench_tokens_total',
+    name: METRIC_NAMES.tokens,
     help: 'Input tokens embedded (after truncation, special tokens included)',
     registers: [this.registry],
   });

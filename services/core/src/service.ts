@@ -3,6 +3,7 @@ import type { Backend, BackendInfo } from './backend.js';
 import type { BatchingConfig, BatchingSettings } from './config.js';
 import { EmbedError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
+import { postProcess } from './post-processing.js';
 import { BatchQueue, type PhaseTimings } from './queue.js';
 import { TextTokenizer } from './tokenization.js';
 
@@ -33,6 +34,10 @@ export interface EmbedRequest {
   readonly texts: readonly string[];
   /** false: inputs over the maximum length are a 'validation' error instead of being cut. */
   readonly truncate: boolean;
+  /** L2-normalize each row (after the `dimensions` cut). */
+  readonly normalize: boolean;
+  /** Keep only the first N values of each row (Matryoshka-style); more than the model's dimension is a 'validation' error. */
+  readonly dimensions?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -42,7 +47,7 @@ export interface RequestTimings extends PhaseTimings {
 }
 
 export interface EmbedResult {
-  /** Mean-pooled, un-normalized rows, one per input text, in order. */
+  /** One row per input text, in order: mean-pooled, cut to `dimensions`, normalized when asked. */
   readonly embeddings: Float32Array[];
   /** Input tokens after truncation, special tokens included. */
   readonly promptTokens: number;
@@ -62,8 +67,8 @@ export interface ServiceInfo {
 }
 
 /**
- * A backend behind the shared tokenizer, batching queue and metrics: everything the HTTP layer
- * needs, without knowing which backend runs.
+ * A backend behind the shared tokenizer, batching queue, post-processing and metrics: everything a
+ * transport needs to embed texts, without knowing which backend runs.
  */
 export class EmbeddingService {
   readonly metrics: ServiceMetrics;
@@ -141,13 +146,17 @@ export class EmbeddingService {
   }
 
   /**
-   * Validates, takes an admission permit (before any work), tokenizes and queues the texts.
-   * `timings` is filled in as phases complete, also when the request fails.
+   * Validates, takes an admission permit (before any work), tokenizes, queues the texts and
+   * post-processes the pooled rows. `timings` is filled in as phases complete, also when the
+   * request fails.
    */
   async embed(request: EmbedRequest, timings: RequestTimings): Promise<EmbedResult> {
-    const { queue, tokenizer } = this;
+    const { queue, tokenizer, embeddingDim } = this;
     if (this.stateValue === 'loading' || queue === undefined || tokenizer === undefined) {
       throw new EmbedError('not_ready', 'the model is still loading');
+    }
+    if (request.dimensions !== undefined && embeddingDim !== undefined && request.dimensions > embeddingDim) {
+      throw new EmbedError('validation', `dimensions: ${request.dimensions} is more than the model's ${embeddingDim}`);
     }
     if (request.texts.length === 0) throw new EmbedError('empty_input', 'no input texts were given');
     const emptyRow = request.texts.findIndex((text) => text.length === 0);
@@ -172,7 +181,8 @@ export class EmbeddingService {
       });
       this.metrics.embeddings.inc(embeddings.length);
       this.metrics.tokens.inc(tokenized.tokenCount);
-      return { embeddings, promptTokens: tokenized.tokenCount };
+      const options = { normalize: request.normalize, dimensions: request.dimensions };
+      return { embeddings: embeddings.map((row) => postProcess(row, options)), promptTokens: tokenized.tokenCount };
     } finally {
       permit.release();
     }

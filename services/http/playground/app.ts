@@ -1,6 +1,6 @@
 // The playground page: embeds the same texts with two backends, shows both latencies and the
 // cosine similarity of their vectors, and reports measurements, events and errors with Faro.
-import { cosineSimilarity } from '@embedbench/core/pooling';
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { initializeFaro, type Faro } from '@grafana/faro-core';
 import { ErrorsInstrumentation, FetchTransport, makeCoreConfig, SessionInstrumentation } from '@grafana/faro-web-sdk';
 

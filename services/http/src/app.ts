@@ -1,17 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EmbedError } from '@embedbench/core/errors';
-import { float32ToBase64, postProcess } from '@embedbench/core/pooling';
 import type { EmbeddingService, RequestTimings } from '@embedbench/core/service';
+import { float32ToBase64, TIMING_HEADERS } from '@embedbench/loadtest/contract';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Context, Next } from 'koa';
-import { DEFAULT_BODY_TIMEOUT_MS, type AuthExemptableRoute } from '@embedbench/core/config';
 import type { Logger } from 'pino';
 import { readJsonBody } from './body.js';
+import { DEFAULT_BODY_TIMEOUT_MS, type AuthExemptableRoute } from './config.js';
 import { cors } from './cors.js';
+import { STATUS_BY_ERROR_TYPE, TransportError } from './errors.js';
 import { playground } from './playground.js';
 import { parseEmbedBody, parseOpenAiBody } from './schemas.js';
-import { STATUS_BY_ERROR_TYPE } from './status.js';
 
 export interface AppOptions {
   /** Largest accepted request body. */
@@ -32,11 +32,11 @@ interface RequestState {
 
 type AppContext = Context & { state: RequestState };
 
-const TIMING_HEADERS = {
-  'x-queue-time': 'queueMs',
-  'x-tokenization-time': 'tokenizationMs',
-  'x-inference-time': 'inferenceMs',
-} as const satisfies Record<string, keyof RequestTimings>;
+const PHASE_HEADERS = [
+  [TIMING_HEADERS.queue, 'queueMs'],
+  [TIMING_HEADERS.tokenization, 'tokenizationMs'],
+  [TIMING_HEADERS.inference, 'inferenceMs'],
+] as const satisfies ReadonlyArray<readonly [string, keyof RequestTimings]>;
 
 /** The HTTP API over any EmbeddingService; the app never knows which backend runs. */
 export function createApp(service: EmbeddingService, options: AppOptions): Koa {
@@ -52,17 +52,17 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
     try {
       await next();
       if (ctx.body === undefined) {
-        if (ctx.status === 404) throw new EmbedError('not_found', `no route for ${ctx.method} ${ctx.path}`);
-        if (ctx.status === 405) throw new EmbedError('method_not_allowed', `${ctx.path} does not accept ${ctx.method}`);
-        if (ctx.status === 501) throw new EmbedError('method_not_allowed', `the ${ctx.method} method is not supported`);
+        if (ctx.status === 404) throw new TransportError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+        if (ctx.status === 405) throw new TransportError('method_not_allowed', `${ctx.path} does not accept ${ctx.method}`);
+        if (ctx.status === 501) throw new TransportError('method_not_allowed', `the ${ctx.method} method is not supported`);
       }
     } catch (error) {
       answerError(ctx, error, options.logger);
     } finally {
       metrics.requestsInFlight.dec();
       const totalMs = performance.now() - startedAt;
-      for (const [header, phase] of Object.entries(TIMING_HEADERS)) ctx.set(header, formatMs(ctx.state.timings[phase]));
-      ctx.set('x-total-time', formatMs(totalMs));
+      for (const [header, phase] of PHASE_HEADERS) ctx.set(header, formatMs(ctx.state.timings[phase]));
+      ctx.set(TIMING_HEADERS.total, formatMs(totalMs));
       const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
       metrics.requestDuration.observe({ route }, totalMs / 1000);
       metrics.httpRequests.inc({ route, status: String(ctx.status) });
@@ -114,8 +114,11 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
   router.post('/embed', requireApiKey, async (ctx: AppContext) => {
     const body = parseEmbedBody(await readJsonBody(ctx.req, options.payloadLimitBytes, bodyTimeoutMs));
     const texts = body.shape === 'texts' ? body.texts : typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
-    const result = await service.embed({ texts, truncate: body.truncate, signal: clientGone(ctx) }, ctx.state.timings);
-    const rows = result.embeddings.map((row) => Array.from(postProcess(row, { normalize: body.normalize })));
+    const result = await service.embed(
+      { texts, truncate: body.truncate, normalize: body.normalize, signal: clientGone(ctx) },
+      ctx.state.timings,
+    );
+    const rows = result.embeddings.map((row) => Array.from(row));
     ctx.body =
       body.shape === 'tei'
         ? rows
@@ -124,22 +127,18 @@ export function createApp(service: EmbeddingService, options: AppOptions): Koa {
 
   router.post('/v1/embeddings', requireApiKey, async (ctx: AppContext) => {
     const body = parseOpenAiBody(await readJsonBody(ctx.req, options.payloadLimitBytes, bodyTimeoutMs));
-    const embeddingDim = service.info().embeddingDim;
-    if (body.dimensions !== undefined && embeddingDim !== undefined && body.dimensions > embeddingDim) {
-      throw new EmbedError('validation', `dimensions: ${body.dimensions} is more than the model's ${embeddingDim}`);
-    }
     const texts = typeof body.input === 'string' ? [body.input] : body.input;
-    const result = await service.embed({ texts, truncate: true, signal: clientGone(ctx) }, ctx.state.timings);
+    const result = await service.embed(
+      { texts, truncate: true, normalize: true, dimensions: body.dimensions, signal: clientGone(ctx) },
+      ctx.state.timings,
+    );
     ctx.body = {
       object: 'list',
-      data: result.embeddings.map((row, index) => {
-        const embedding = postProcess(row, { normalize: true, dimensions: body.dimensions });
-        return {
-          object: 'embedding',
-          embedding: body.encoding_format === 'base64' ? float32ToBase64(embedding) : Array.from(embedding),
-          index,
-        };
-      }),
+      data: result.embeddings.map((embedding, index) => ({
+        object: 'embedding',
+        embedding: body.encoding_format === 'base64' ? float32ToBase64(embedding) : Array.from(embedding),
+        index,
+      })),
       model: service.modelId,
       usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
     };
@@ -166,16 +165,18 @@ function answerHealth(ctx: Context, service: EmbeddingService): void {
 }
 
 function answerError(ctx: AppContext, error: unknown, logger: Logger): void {
-  const embedError =
-    error instanceof EmbedError ? error : new EmbedError('internal', 'internal error', { cause: error });
-  if (embedError.type === 'internal') logger.error({ err: error }, 'unhandled error');
-  ctx.status = STATUS_BY_ERROR_TYPE[embedError.type];
-  ctx.body = { error: embedError.message, error_type: embedError.type };
-  ctx.state.errorType = embedError.type;
-  if (embedError.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(embedError.retryAfterSeconds));
-  if (embedError.type === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
+  const known =
+    error instanceof EmbedError || error instanceof TransportError
+      ? error
+      : new EmbedError('internal', 'internal error', { cause: error });
+  if (known.type === 'internal') logger.error({ err: error }, 'unhandled error');
+  ctx.status = STATUS_BY_ERROR_TYPE[known.type];
+  ctx.body = { error: known.message, error_type: known.type };
+  ctx.state.errorType = known.type;
+  if (known instanceof EmbedError && known.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(known.retryAfterSeconds));
+  if (known.type === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
   // An unread body (over the limit, or still trickling in) would otherwise be drained or left on a kept-alive connection.
-  if (embedError.type === 'payload_too_large' || embedError.type === 'request_timeout') ctx.set('Connection', 'close');
+  if (known.type === 'payload_too_large' || known.type === 'request_timeout') ctx.set('Connection', 'close');
 }
 
 type KeyCheck = (ctx: Context, next: Next) => Promise<unknown>;
@@ -192,7 +193,7 @@ function bearerCheck(apiKey: string | undefined): KeyCheck {
       // The scheme name is case-insensitive (RFC 9110); the token is compared exactly.
       const token = /^bearer +(\S+) *$/i.exec(ctx.get('authorization'))?.[1];
       if (token === undefined || !timingSafeEqual(digest(token), expected)) {
-        throw new EmbedError('unauthorized', 'a valid "Authorization: Bearer <api key>" header is required');
+        throw new TransportError('unauthorized', 'a valid "Authorization: Bearer <api key>" header is required');
       }
     }
     await next();

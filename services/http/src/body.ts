@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { EmbedError } from '@embedbench/core/errors';
+import { TransportError } from './errors.js';
 
 /** Keys dropped while parsing, so no parsed object can reach a prototype through them. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -14,7 +15,7 @@ export async function readJsonBody(request: IncomingMessage, limitBytes: number,
   const declaredLength = request.headers['content-length'];
   const chunked = request.headers['transfer-encoding'] !== undefined;
   if (!chunked && (declaredLength === undefined || declaredLength === '0')) {
-    throw new EmbedError('malformed_json', 'the request has no body; send a JSON object');
+    throw new TransportError('malformed_json', 'the request has no body; send a JSON object');
   }
   checkContentType(request.headers['content-type']);
   if (declaredLength !== undefined && Number(declaredLength) > limitBytes) {
@@ -25,32 +26,32 @@ export async function readJsonBody(request: IncomingMessage, limitBytes: number,
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new EmbedError('malformed_json', 'the request body is not valid UTF-8');
+    throw new TransportError('malformed_json', 'the request body is not valid UTF-8');
   }
   try {
     return JSON.parse(text, (key, value: unknown) => (FORBIDDEN_KEYS.has(key) ? undefined : value));
   } catch (error) {
-    if (error instanceof RangeError) throw new EmbedError('malformed_json', 'the request body nests too deeply');
-    throw new EmbedError('malformed_json', `the request body is not valid JSON: ${(error as Error).message}`);
+    if (error instanceof RangeError) throw new TransportError('malformed_json', 'the request body nests too deeply');
+    throw new TransportError('malformed_json', `the request body is not valid JSON: ${(error as Error).message}`);
   }
 }
 
 function checkContentType(header: string | undefined): void {
   const [mediaType = '', ...parameters] = (header ?? '').split(';').map((part) => part.trim().toLowerCase());
   if (mediaType !== 'application/json' && !/^application\/[\w.-]+\+json$/.test(mediaType)) {
-    throw new EmbedError(
+    throw new TransportError(
       'unsupported_media_type',
       `expected Content-Type: application/json, got ${header === undefined ? 'none' : JSON.stringify(header)}`,
     );
   }
   const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice('charset='.length);
   if (charset !== undefined && charset.replaceAll('"', '') !== 'utf-8') {
-    throw new EmbedError('unsupported_media_type', `only the utf-8 charset is accepted, got ${charset}`);
+    throw new TransportError('unsupported_media_type', `only the utf-8 charset is accepted, got ${charset}`);
   }
 }
 
-function tooLarge(limitBytes: number): EmbedError {
-  return new EmbedError('payload_too_large', `the request body is larger than the limit of ${limitBytes} bytes`);
+function tooLarge(limitBytes: number): TransportError {
+  return new TransportError('payload_too_large', `the request body is larger than the limit of ${limitBytes} bytes`);
 }
 
 function readLimited(request: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<Buffer> {
@@ -59,7 +60,7 @@ function readLimited(request: IncomingMessage, limitBytes: number, timeoutMs: nu
     let received = 0;
     const timer = setTimeout(() => {
       request.pause();
-      fail(new EmbedError('request_timeout', `the request body was not received within ${timeoutMs} ms`));
+      fail(new TransportError('request_timeout', `the request body was not received within ${timeoutMs} ms`));
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);

@@ -1,7 +1,8 @@
+import { TIMING_HEADERS } from '@embedbench/loadtest/contract';
 import type { Middleware } from 'koa';
 
 /** Browsers may read these from cross-origin responses (the playground shows them). */
-const EXPOSED_HEADERS = ['x-queue-time', 'x-tokenization-time', 'x-inference-time', 'x-total-time', 'retry-after'];
+const EXPOSED_HEADERS = [...Object.values(TIMING_HEADERS), 'retry-after'];
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 const ALLOWED_HEADERS = 'content-type, authorization';
 const PREFLIGHT_MAX_AGE_SECONDS = 600;

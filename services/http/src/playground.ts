@@ -1,40 +1,36 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Middleware } from 'koa';
 
-/** services/http/playground, beside dist/ (this file runs from dist/src). */
-const PLAYGROUND_DIR = fileURLToPath(new URL('../../playground/', import.meta.url));
+/**
+ * dist/playground, beside dist/src where this file runs: the page, its script bundled at build time
+ * (scripts/bundle-playground.mjs) and its stylesheet.
+ */
+const PLAYGROUND_DIR = fileURLToPath(new URL('../playground/', import.meta.url));
 export const PLAYGROUND_PATH = '/playground';
-
-/** The page's script: playground/app.ts with Faro, bundled for the browser once, on first request. */
-async function bundleScript(): Promise<string> {
-  const result = await build({
-    entryPoints: [`${PLAYGROUND_DIR}app.ts`],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: 'inline',
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
-}
 
 interface Asset {
   readonly type: string;
-  readonly load: () => Promise<string>;
+  readonly file: string;
+}
+
+const ASSETS: Record<string, Asset> = {
+  '': { type: 'html', file: 'index.html' },
+  'app.js': { type: 'js', file: 'app.js' },
+  'style.css': { type: 'css', file: 'style.css' },
+};
+
+async function load(asset: Asset): Promise<string> {
+  const path = `${PLAYGROUND_DIR}${asset.file}`;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${path}; the playground is made by \`npm run build\`: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Serves the playground page at GET /playground (index.html, app.js, style.css); everything else passes through. */
 export function playground(): Middleware {
-  const assets: Record<string, Asset> = {
-    '': { type: 'html', load: () => readFile(`${PLAYGROUND_DIR}index.html`, 'utf8') },
-    'app.js': { type: 'js', load: bundleScript },
-    'style.css': { type: 'css', load: () => readFile(`${PLAYGROUND_DIR}style.css`, 'utf8') },
-  };
   const loaded = new Map<string, Promise<string>>();
   return async (ctx, next) => {
     if (ctx.path !== PLAYGROUND_PATH && !ctx.path.startsWith(`${PLAYGROUND_PATH}/`)) return next();
@@ -45,11 +41,11 @@ export function playground(): Middleware {
       return;
     }
     const name = ctx.path.slice(PLAYGROUND_PATH.length + 1);
-    const asset = assets[name];
+    const asset = ASSETS[name];
     if (asset === undefined) return next();
     let content = loaded.get(name);
     if (content === undefined) {
-      content = asset.load();
+      content = load(asset);
       loaded.set(name, content);
       content.catch(() => loaded.delete(name));
     }

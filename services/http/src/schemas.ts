@@ -1,7 +1,7 @@
 import { EmbedError } from '@embedbench/core/errors';
 import { z } from 'zod';
 
-/** The proof of concept's shape: `{"texts": [...]}`. */
+/** The native shape: `{"texts": [...]}`, answered with `{"embeddings": [...], "model", ...}`. */
 const textsRequest = z.object({
   texts: z.array(z.string()),
   normalize: z.boolean().default(true),

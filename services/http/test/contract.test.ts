@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BACKEND_NAMES, type BackendName } from '@embedbench/core/config';
-import { cosineSimilarity } from '@embedbench/core/pooling';
+import { BACKEND_NAMES, type BackendName } from '@embedbench/core/backend';
+import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import OpenAI from 'openai';
 import {
@@ -113,7 +113,7 @@ for (const backendName of BACKEND_NAMES) {
       assert.equal(info['version'], 'test');
     });
 
-    it('POST /embed {"texts"} answers normalized embeddings in the proof of concept shape', async () => {
+    it('POST /embed {"texts"} answers normalized embeddings in the native shape', async () => {
       const response = await postJson(`${url}/embed`, { texts: TEXTS });
       assert.equal(response.status, 200);
       const body = (await response.json()) as { embeddings: number[][]; model: string; num_embeddings: number; embedding_dim: number };

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@embedbench/core/config';
+import { ConfigError } from '../src/config.js';
 import { runServer } from '../src/main.js';
 import { histogramCount, postJson, TINY_MODERNBERT, waitUntil } from './helpers.js';
 

@@ -14,7 +14,7 @@ import { cors } from '../src/cors.js';
 import { runServer, type RunningServer } from '../src/main.js';
 import { TINY_MODERNBERT } from './helpers.js';
 
-/** Flags that ENVIRONMENT.md found to work for Debian's chromium on these machines. */
+/** Flags with which Debian's headless chromium starts as root on a machine without a GPU. */
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'Embeddings map text to vectors.', 'Where is the nearest train station?'];
 const quiet = { EMBEDBENCH_LOG_LEVEL: 'silent' };

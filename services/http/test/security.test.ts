@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { parseServeConfig, type AuthExemptableRoute } from '@embedbench/core/config';
+import { parseServeConfig, type AuthExemptableRoute } from '../src/config.js';
 import { EmbeddingService } from '@embedbench/core/service';
 import { createApp } from '../src/app.js';
 import { createLogger } from '../src/main.js';

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { envVarName, type ServeFlag } from '@embedbench/core/config';
+import { envVarName, type ServeFlag } from '@embedbench/http/main';
 import type { BackendExit, BackendLaunch } from './types.js';
 
 export const DEFAULT_LOG_TAIL_LINES = 40;

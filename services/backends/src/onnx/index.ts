@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend, BackendHealth, BackendInfo, TokenizedBatch } from '@embedbench/core/backend';
-import type { BackendOptions, ExecutionProvider } from '@embedbench/core/config';
+import type { Backend, BackendHealth, BackendInfo, BackendOptions, ExecutionProvider, TokenizedBatch } from '@embedbench/core/backend';
 import { batchTokenBudget, detectGpu } from '../gpu.js';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
 import type { ProviderAttempt, SkippedProvider, WorkerSetup } from './messages.js';

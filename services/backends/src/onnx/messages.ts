@@ -1,4 +1,4 @@
-import type { ExecutionProvider } from '@embedbench/core/config';
+import type { ExecutionProvider } from '@embedbench/core/backend';
 
 /** What a worker needs to build its session; all paths absolute. */
 export interface WorkerSetup {

@@ -1,6 +1,5 @@
 import { env, mean_pooling, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
-import type { Backend, BackendInfo, TokenizedBatch } from '@embedbench/core/backend';
-import type { BackendOptions } from '@embedbench/core/config';
+import type { Backend, BackendInfo, BackendOptions, TokenizedBatch } from '@embedbench/core/backend';
 import { batchTokenBudget, detectGpu } from '../gpu.js';
 import { ModelLoadError, readModelConfig, requireModelFile } from '../model-files.js';
 
