@@ -15,7 +15,7 @@ const restrict = (message, group, names = []) => [
 const CONTRACT_ONLY_FROM_LOADTEST = ['@embedbench/loadtest/*', '!@embedbench/loadtest/contract'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.cache/**', 'models/**', 'data/**', 'results/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.cache/**', '.device/**', 'models/**', 'data/**', 'results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -68,7 +68,7 @@ test('compare with the docker runtime through the Docker Engine API (podman sock
     // A missing image is a clear start failure, not a crash.
     const runtime = dockerRuntime({ docker, images: { onnx: 'localhost/embedbench/does-not-exist:1' } });
     await assert.rejects(
-      runtime.start({ backend: 'onnx', modelDir: TINY_MODEL, modelId: 'x', logPath: join(workDir, 'missing.log'), startupTimeoutMs: 10_000, useGpu: false }),
+      runtime.start({ backend: 'onnx', modelDir: TINY_MODEL, modelId: 'x', logPath: join(workDir, 'missing.log'), startupTimeoutMs: 10_000, useGpu: false, serveOptions: {} }),
       (error: unknown) => error instanceof BackendStartError && /could not create a container from localhost\/embedbench\/does-not-exist:1/.test(error.message),
     );
   } finally {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../src/commands/compare.js';
 import { CompareOptionsError, parseCompareOptions, QUICKSTART_PRESET } from '../src/compare/options.js';
+import { serveOptionsFor } from '../src/compare/runtimes/support.js';
 
 /** Parses argv with the real `compare` command definition and returns what its action receives. */
 function optionsFromArgv(argv: string[]): Record<string, unknown> {
@@ -30,7 +31,8 @@ test('the --config.* spellings and the plain ones give the same settings', () =>
 
 test('defaults apply when only a model is given', () => {
   const settings = parseCompareOptions(optionsFromArgv(['--model', 'models/x']));
-  assert.deepEqual(settings.backends, ['transformers', 'onnx']);
+  assert.deepEqual(settings.variants.map((variant) => variant.label), ['transformers', 'onnx']);
+  assert.equal(settings.repeats, 3, 'repeats by default, so that every result has a spread');
   assert.deepEqual(settings.batchSizes, [16, 32, 64]);
   assert.equal(settings.durationSeconds, 600);
   assert.equal(settings.maxConcurrentRequests, 10);
@@ -44,6 +46,7 @@ test('without --model the quickstart preset applies, and explicit options still 
   assert.equal(quick.preset, 'quickstart');
   assert.equal(quick.durationSeconds, QUICKSTART_PRESET.durationSeconds);
   assert.deepEqual(quick.batchSizes, QUICKSTART_PRESET.batchSizes);
+  assert.ok(quick.repeats >= 3, 'the quick start repeats each run at least three times');
   const tuned = parseCompareOptions(optionsFromArgv(['--duration-minutes', '1', '--batch-sizes', '4']));
   assert.equal(tuned.preset, 'quickstart');
   assert.equal(tuned.durationSeconds, 60, '--duration-minutes beats the preset duration');
@@ -56,7 +59,7 @@ test('--duration-seconds overrides --duration-minutes; --image and --backends pa
   );
   assert.equal(settings.durationSeconds, 3);
   assert.deepEqual(settings.images, { onnx: 'my/onnx:1', transformers: 'my/tf:2' });
-  assert.deepEqual(settings.backends, ['onnx']);
+  assert.deepEqual(settings.variants, [{ label: 'onnx', backend: 'onnx', options: {}, fileName: 'onnx' }]);
   assert.equal(settings.runtime, 'docker');
 });
 
@@ -69,7 +72,12 @@ test('bad values give one clear error per option, naming the flag', () => {
     [['--runtime', 'kubernetes'], /--runtime/],
     [['--duration-minutes', '-1'], /--duration-minutes/],
     [['--gpu-metrics-url', 'not a url'], /--gpu-metrics-url/],
-    [['--backends', 'onnx,onnx'], /--backends: a backend is listed twice/],
+    [['--backends', 'onnx[dtpye=q8]'], /--backends: onnx\[dtpye=q8\]: unknown serve option "dtpye" \(serve options: .*dtype/],
+    [['--backends', 'onnx[dtype=int3]'], /--backends: onnx\[dtype=int3\]: --dtype \(EMBEDBENCH_DTYPE\): .*\(got "int3"\)/],
+    [['--backends', 'onnx[port=9000]'], /--backends: onnx\[port=9000\]: port is set by compare itself/],
+    [['--backends', 'onnx[dtype]'], /--backends: onnx\[dtype\]: expected key=value/],
+    [['--backends', 'tensorflow'], /--backends: tensorflow: unknown backend "tensorflow" \(backends: transformers, onnx\)/],
+    [['--backends', 'onnx[dtype=q8'], /--backends: onnx\[dtype=q8: expected BACKEND or BACKEND\[key=value,...\]/],
     [['--image', 'onnx'], /--image: expected BACKEND=IMAGE/],
     [['--parity-threshold', '2'], /--parity-threshold/],
   ];
@@ -88,4 +96,18 @@ test('the two spellings of one option must agree', () => {
     /--batch-sizes and --config.batch-sizes disagree/,
   );
   assert.deepEqual(parseCompareOptions(optionsFromArgv(['--model', 'm', '--batch-sizes', '8', '--config.batch-sizes', '8'])).batchSizes, [8]);
+});
+
+test('--backends takes variants with serve options; a variant listed twice is an A/A pair with its own labels and files', () => {
+  const settings = parseCompareOptions(optionsFromArgv(['--model', 'm', '--backends', 'onnx', 'onnx[dtype=q8, intra-op-threads=1]', 'transformers,onnx']));
+  assert.deepEqual(settings.variants, [
+    { label: 'onnx#1', backend: 'onnx', options: {}, fileName: 'onnx-1' },
+    { label: 'onnx[dtype=q8,intra-op-threads=1]', backend: 'onnx', options: { dtype: 'q8', 'intra-op-threads': '1' }, fileName: 'onnx-dtype-q8-intra-op-threads-1' },
+    { label: 'transformers', backend: 'transformers', options: {}, fileName: 'transformers' },
+    { label: 'onnx#2', backend: 'onnx', options: {}, fileName: 'onnx-2' },
+  ]);
+  const launch = { backend: 'onnx', modelDir: 'm', modelId: 'm', logPath: 'l', startupTimeoutMs: 1, serveOptions: settings.variants[1]!.options };
+  assert.deepEqual(serveOptionsFor({ ...launch, useGpu: false }), { device: 'cpu', dtype: 'q8', 'intra-op-threads': '1' }, 'no GPU: the CPU unless the variant names a device');
+  assert.deepEqual(serveOptionsFor({ ...launch, useGpu: true }), { dtype: 'q8', 'intra-op-threads': '1' });
+  assert.deepEqual(serveOptionsFor({ ...launch, useGpu: false, serveOptions: { device: 'cuda' } }), { device: 'cuda' });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cosineSimilarity } from '@embedbench/loadtest/contract';
-import { compareParity, type ParitySample } from '../src/compare/parity.js';
+import { compareParity } from '../src/compare/parity.js';
+import type { ParitySample } from '../src/results/schemas.js';
 
 const sample = (backend: string, pids: string[], embeddings: number[][]): ParitySample => ({ backend, capturedAt: '2026-01-01T00:00:00Z', pids, embeddings });
 

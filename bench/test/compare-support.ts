@@ -43,6 +43,7 @@ export function tinyModelContext(
     model: TINY_MODEL,
     data: data.path,
     warmup: 0,
+    repeats: 1,
     maxConcurrentRequests: 2,
     driver: 'builtin',
     startupTimeoutSeconds: 60,

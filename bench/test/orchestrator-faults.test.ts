@@ -16,8 +16,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runComparison, type CompareContext } from '../src/compare/orchestrator.js';
 import { localRuntime, type LocalRuntimeOptions } from '../src/compare/runtimes/local.js';
-import { resultsIndexSchema } from '../src/report/results-index.js';
-import { loadResultSchema } from '../src/load/result-schema.js';
+import { loadResultSchema, resultsIndexSchema } from '../src/results/schemas.js';
 import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 
 const execFileAsync = promisify(execFile);

@@ -14,20 +14,25 @@ export function register(program: Command): void {
   const command = program
     .command('compare')
     .description(
-      'Run every backend x batch size one at a time (start, warm up, load while sampling GPU metrics, stop), ' +
-        'then write stress_*/gpu_* JSON, results_index.json, summary_report.txt, plots/*.png and report.html',
+      'Run every backend variant x batch size x repeat one at a time, variants interleaved (start, warm up, load while ' +
+        'sampling GPU metrics and host CPU use, stop), then write stress_*/timeline_*/gpu_*/parity_* JSON, results_index.json, ' +
+        'summary_report.txt, plots/*.png and report.html',
     )
-    .option('--backends <names...>', `backends to compare, space- or comma-separated (default ${DEFAULTS.backends.join(',')})`)
+    .option(
+      '--backends <variants...>',
+      `backends to compare, space- or comma-separated, each with optional serve options: onnx 'onnx[dtype=q8]' ` +
+        `'onnx[intra-op-threads=1,max-batch-tokens=512]'; list one twice for an A/A noise check (default ${DEFAULTS.backends.join(',')})`,
+    )
     .option('--model <dir|hub-id>', 'model directory or Hugging Face id (default: the quickstart preset)')
     .option('--model-id <name>', 'model name the services report (default: the Hub id or the directory name)')
     .option('--preset <name>', `${PRESETS.join('|')}: README's offline-friendly default, used when --model is not given ` +
-      `(${QUICKSTART_PRESET.batchSizes.join(',')} batch sizes, ${QUICKSTART_PRESET.durationSeconds} s runs, ModernBERT-base or its synthetic twin)`)
+      `(${QUICKSTART_PRESET.batchSizes.join(',')} batch sizes, ${QUICKSTART_PRESET.repeats} x ${QUICKSTART_PRESET.durationSeconds} s runs, ModernBERT-base or its synthetic twin)`)
     .option('--data <file>', `prepared passages, JSON Lines of {"pid","text"} (default ${DEFAULTS.data})`)
     .option('--duration-seconds <s>', 'measured seconds per run (overrides --duration-minutes)')
     .option('--scenario <name>', `${SCENARIOS.join('|')} (default ${DEFAULTS.scenario})`)
     .option('--rate <n>', `open: requests per second; saturation: highest rate (default ${DEFAULTS.rate})`)
     .option('--warmup <s>', `unmeasured seconds of load before each run (default ${DEFAULTS.warmup})`)
-    .option('--repeats <n>', `runs per backend x batch size (default ${DEFAULTS.repeats})`)
+    .option('--repeats <n>', `runs per variant x batch size, interleaved with the other variants' (default ${DEFAULTS.repeats}; the spread needs 3 or more)`)
     .option('--driver <name>', `${DRIVERS.join('|')}: auto uses k6 when it is on PATH (default ${DEFAULTS.driver})`)
     .option('--runtime <name>', `${RUNTIME_NAMES.join('|')} (default ${DEFAULTS.runtime})`)
     .option('--image <backend=ref...>', 'container image per backend (docker default: embedbench/<backend>:latest with a GPU, :cpu without; apptainer default: embedbench.sif)')
@@ -109,7 +114,7 @@ async function compare(settings: CompareSettings): Promise<void> {
       [
         `model:    ${modelLine}`,
         `data:     ${data.path} (${data.passages.length} passages)`,
-        `runs:     ${settings.backends.join(', ')} x batch ${settings.batchSizes.join(', ')} x ${settings.repeats}, ${settings.durationSeconds} s each after ${settings.warmupSeconds} s warm-up`,
+        `runs:     ${settings.variants.map((variant) => variant.label).join(', ')} x batch ${settings.batchSizes.join(', ')} x ${settings.repeats} repeats (interleaved), ${settings.durationSeconds} s each after ${settings.warmupSeconds} s warm-up`,
         `load:     ${driver.name} driver, ${settings.scenario} scenario, ${settings.maxConcurrentRequests} concurrent; runtime ${runtime.name}; ${useGpu ? 'GPU' : 'CPU only'}`,
         `gpu:      ${gpuSource.kind === 'none' ? gpuSource.detail : `${gpuSource.kind} (${gpuSource.detail})`}`,
         `results:  ${settings.resultsDir}`,
@@ -140,7 +145,7 @@ async function compare(settings: CompareSettings): Promise<void> {
       },
     );
     const report = await generateReport(settings.resultsDir);
-    process.stdout.write(`\n${report.summary}\nwrote ${report.files.join(', ')} and ${index.runs.length} run(s) in ${settings.resultsDir}\n`);
+    process.stdout.write(`\n${report.summary}\nwrote ${report.written.join(', ')} and ${index.runs.length} run(s) in ${settings.resultsDir}\n`);
     if (index.runs.every((run) => run.status === 'failed')) throw new CliError('every run failed; see the log tails in summary_report.txt');
   } finally {
     process.removeListener('SIGINT', onInterrupt);

@@ -5,7 +5,7 @@ import { generateReport } from '../report/generate.js';
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Regenerate summary_report.txt, plots/*.png and report.html from the JSON files of a compare results directory')
+    .description('Regenerate summary_report.txt, plots/*.png and report.html from the JSON files of a compare results directory (listing the files it read and the ones it ignored)')
     .option('--results-dir <dir>', 'results directory written by `embedbench compare`', 'results')
     .action(async (options: { resultsDir: string }) => {
       let report;
@@ -14,6 +14,6 @@ export function register(program: Command): void {
       } catch (error) {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
-      process.stdout.write(`${report.summary}\nwrote ${report.files.map((file) => `${options.resultsDir}/${file}`).join(', ')}\n`);
+      process.stdout.write(`${report.summary}\nwrote ${report.written.map((file) => `${options.resultsDir}/${file}`).join(', ')}\n`);
     });
 }

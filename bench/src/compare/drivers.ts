@@ -7,7 +7,9 @@ import type Docker from 'dockerode';
 import type { Scenario } from '@embedbench/loadtest/parameters';
 import type { Passage } from '@embedbench/loadtest/passages';
 import { runLoad } from '../load/driver.js';
-import { parseLoadResult, type LoadResult } from '../load/result-schema.js';
+import type { CompletedRequest } from '../load/driver.js';
+import { parseLoadResult, type LoadResult } from '../results/schemas.js';
+import { EMBEDBENCH_VERSION } from '../version.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -39,16 +41,21 @@ export interface LoadRequest {
   readonly workDir: string;
   readonly signal: AbortSignal;
   readonly onProgress: (progress: LoadProgress) => void;
+  /** Each completed request, from drivers that see them one by one (the built-in one; k6 reports totals only). */
+  readonly onResponse: (response: CompletedRequest) => void;
 }
 
 export interface LoadDriver {
   readonly name: 'k6' | 'builtin';
+  /** Whether run() calls onResponse for each request (windows and pooled latency histograms need it). */
+  readonly reportsEachRequest: boolean;
   run(request: LoadRequest): Promise<LoadResult>;
 }
 
 /** The built-in undici driver (`embedbench load`), in process. */
 export const builtinDriver: LoadDriver = {
   name: 'builtin',
+  reportsEachRequest: true,
   run: (request) =>
     runLoad({
       baseUrl: request.baseUrl,
@@ -63,6 +70,7 @@ export const builtinDriver: LoadDriver = {
       testid: request.testid,
       signal: request.signal,
       onProgress: (progress) => request.onProgress({ elapsedSeconds: progress.elapsedSeconds, requestsPerSecond: progress.requestsPerSecond }),
+      onResponse: request.onResponse,
     }),
 };
 
@@ -106,6 +114,7 @@ function k6Environment(request: LoadRequest, paths: { dataset: string; resultsDi
     TESTID: request.testid,
     RESULTS_DIR: paths.resultsDir,
     K6_VERSION: version,
+    EMBEDBENCH_VERSION,
   };
 }
 
@@ -133,6 +142,7 @@ function elapsedTicker(request: LoadRequest): () => void {
 export function k6Driver(version: string, command = 'k6'): LoadDriver {
   return {
     name: 'k6',
+    reportsEachRequest: false,
     async run(request: LoadRequest): Promise<LoadResult> {
       await mkdir(request.workDir, { recursive: true });
       const env = { ...process.env, ...k6Environment(request, { dataset: request.dataset, resultsDir: request.workDir }, version) };
@@ -158,6 +168,7 @@ export function k6Driver(version: string, command = 'k6'): LoadDriver {
 export function k6ContainerDriver(docker: Docker, image = K6_CONTAINER_IMAGE): LoadDriver {
   return {
     name: 'k6',
+    reportsEachRequest: false,
     async run(request: LoadRequest): Promise<LoadResult> {
       await mkdir(request.workDir, { recursive: true });
       // The image runs k6 as an unprivileged user that must be able to write the result.

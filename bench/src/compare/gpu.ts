@@ -1,37 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { z } from 'zod';
+import { type GpuRecording, type GpuSample, type GpuSourceKind } from '../results/schemas.js';
 
 const execFileAsync = promisify(execFile);
-
-export const gpuSampleSchema = z.object({
-  timestamp: z.string(),
-  gpu: z.string(),
-  utilizationPercent: z.number().nullable(),
-  memoryUsedMiB: z.number().nullable(),
-  memoryTotalMiB: z.number().nullable(),
-  powerWatts: z.number().nullable(),
-  temperatureCelsius: z.number().nullable(),
-});
-export type GpuSample = z.infer<typeof gpuSampleSchema>;
-
-export const GPU_SOURCES = ['dcgm-exporter', 'nvidia-smi', 'none'] as const;
-export type GpuSourceKind = (typeof GPU_SOURCES)[number];
-
-/** The content of one gpu_<backend>_batch<N>_<ts>.json file. */
-export const gpuRecordingSchema = z.object({
-  source: z.enum(GPU_SOURCES),
-  /** The URL, the command, or why there are no samples. */
-  detail: z.string(),
-  pollSeconds: z.number(),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  samples: z.array(gpuSampleSchema),
-  /** Sampling failures (a scrape that timed out, a command that failed), at most a few. */
-  errors: z.array(z.string()),
-});
-export type GpuRecording = z.infer<typeof gpuRecordingSchema>;
 
 export interface GpuSource {
   readonly kind: GpuSourceKind;

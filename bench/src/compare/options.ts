@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { SCENARIOS } from '@embedbench/loadtest/parameters';
 import { DEFAULT_PARITY_THRESHOLD } from './parity.js';
+import type { Variant } from '../results/schemas.js';
 import { RUNTIME_NAMES } from './runtimes/types.js';
+import { parseVariants, VariantError } from './variants.js';
 
 export const DRIVERS = ['auto', 'k6', 'builtin'] as const;
 export const PRESETS = ['quickstart'] as const;
@@ -29,7 +31,7 @@ export const DEFAULTS = {
   scenario: 'closed',
   rate: 10,
   warmup: 10,
-  repeats: 1,
+  repeats: 3,
   driver: 'auto',
   runtime: 'local',
   resultsDir: 'results',
@@ -44,26 +46,44 @@ export const DEFAULTS = {
  * under 10 minutes (model synthesis and data preparation included) while still comparing two batch sizes.
  */
 export const QUICKSTART_PRESET = {
-  durationSeconds: 40,
+  // 2 variants x 2 batch sizes x 3 repeats of (2 + 10) s plus a start-up each: about 4 minutes.
+  durationSeconds: 10,
   // On 2 CPU cores the base-size model embeds about 5 passages/s: larger batches or more clients
   // leave requests queued past the end of the run, where they are cut off and count as failures.
   batchSizes: [1, 8],
   maxConcurrentRequests: 2,
   numSentences: 2000,
-  warmup: 5,
+  warmup: 2,
+  repeats: 3,
 } as const;
+
+/** Splits on spaces and commas outside brackets, so `onnx[dtype=q8,workers=2]` stays one item. */
+function splitOutsideBrackets(text: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let depth = 0;
+  for (const character of text) {
+    if (character === '[') depth++;
+    else if (character === ']') depth = Math.max(0, depth - 1);
+    if (depth === 0 && /[\s,]/.test(character)) {
+      parts.push(current);
+      current = '';
+    } else current += character;
+  }
+  return [...parts, current].filter(Boolean);
+}
 
 /** Space-separated (`16 32 64`, commander's variadic array) and comma-separated lists alike. */
 const splitList = z
   .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
-  .transform((value) => (Array.isArray(value) ? value : [value]).flatMap((part) => String(part).split(/[\s,]+/)).filter(Boolean));
+  .transform((value) => (Array.isArray(value) ? value : [value]).flatMap((part) => splitOutsideBrackets(String(part))));
 
 const positiveInt = z.coerce.number().int().positive();
 const positiveNumber = z.coerce.number().positive();
 
 const compareSchema = z
   .object({
-    backends: splitList.pipe(z.array(z.string().regex(/^[\w-]+$/, 'backend names are letters, digits, - and _')).min(1)),
+    backends: splitList.pipe(z.array(z.string()).min(1)),
     model: z.string().min(1).optional(),
     modelId: z.string().min(1).optional(),
     preset: z.enum(PRESETS).optional(),
@@ -89,11 +109,11 @@ const compareSchema = z
       .transform((pairs) => Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]))),
     paritySample: positiveInt,
     parityThreshold: z.coerce.number().min(-1).max(1),
-  })
-  .refine((options) => new Set(options.backends).size === options.backends.length, { message: 'a backend is listed twice', path: ['backends'] });
+  });
 
 export interface CompareSettings {
-  readonly backends: readonly string[];
+  /** The backends with their serve options, in the order given; each is one column of the results. */
+  readonly variants: readonly Variant[];
   /** A model directory or Hub id; undefined means the quickstart preset chooses one. */
   readonly model: string | undefined;
   readonly modelId: string | undefined;
@@ -152,8 +172,15 @@ export function parseCompareOptions(raw: Readonly<Record<string, unknown>>): Com
     throw new CompareOptionsError(`invalid compare options:\n  ${lines.join('\n  ')}`);
   }
   const options = parsed.data;
+  let variants: Variant[];
+  try {
+    variants = parseVariants(options.backends);
+  } catch (error) {
+    if (error instanceof VariantError) throw new CompareOptionsError(`invalid compare options:\n  --backends: ${error.message}`);
+    throw error;
+  }
   return {
-    backends: options.backends,
+    variants,
     model: options.model,
     modelId: options.modelId,
     preset: options.preset,

@@ -3,16 +3,27 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Passage } from '@embedbench/loadtest/passages';
 import { writeJsonAtomic } from '../fs/atomic.js';
-import type { LoadResult } from '../load/result-schema.js';
-import { RESULTS_INDEX_FILE, writeResultsIndex, type ResultsIndex, type RunEntry } from '../report/results-index.js';
+import { RESULTS_INDEX_FILE, writeResultsIndex } from '../results/index-file.js';
+import { RESULTS_INDEX_SCHEMA_VERSION, type GpuFile, type LoadResult, type ResultsIndex, type RunEntry, type ServiceInfo, type Timeline, type Variant } from '../results/schemas.js';
+import { EMBEDBENCH_VERSION } from '../version.js';
 import type { LoadDriver, LoadProgress } from './drivers.js';
 import { GpuSampler, type GpuSource } from './gpu.js';
+import { startHostUsageMeter } from './host-usage.js';
 import type { CompareSettings } from './options.js';
 import { captureParitySample, type PassageRef } from './parity.js';
 import { BackendStartError, type RunningBackend, type Runtime } from './runtimes/index.js';
 import { describeExit } from './runtimes/support.js';
+import { fetchServiceInfo } from './service-info.js';
+import { TimelineRecorder, windowSecondsFor } from './timeline.js';
 
-export interface RunIdentity {
+export interface RunStep {
+  readonly variant: Variant;
+  readonly batchSize: number;
+  readonly repeat: number;
+}
+
+export interface RunIdentity extends RunStep {
+  /** The variant's label. */
   readonly backend: string;
   readonly batchSize: number;
   readonly repeat: number;
@@ -26,7 +37,7 @@ export interface RunProgress extends RunIdentity, LoadProgress {
   readonly remainingSeconds: number;
 }
 
-/** Hooks for the terminal display and for tests (which use onBackendReady to inject a crash). */
+/** Hooks for the terminal display and for callers that act on a running backend (signal it, watch it). */
 export interface CompareEvents {
   readonly onRunStart?: (run: RunIdentity) => void;
   readonly onBackendReady?: (run: RunIdentity, backend: RunningBackend) => void;
@@ -63,23 +74,40 @@ function errorMessage(error: unknown): string {
 }
 
 /**
- * Runs every backend x batch size x repeat one at a time (start, warm up, load while sampling the
- * GPU, stop), writing each run's files and the index as soon as the run ends, so a later failure
- * or an interrupt never loses a finished result. A run that fails is recorded with its log tail
- * and the sequence goes on.
+ * Batch size by batch size, round by round: every variant once per round (A B C, then B C A, then
+ * C A B, ...), so that a host that slows down or speeds up during the comparison affects every
+ * variant alike instead of whichever ran last.
+ */
+export function interleavedPlan(variants: readonly Variant[], batchSizes: readonly number[], repeats: number): RunStep[] {
+  const steps: RunStep[] = [];
+  let round = 0;
+  for (const batchSize of batchSizes) {
+    for (let repeat = 1; repeat <= repeats; repeat++, round++) {
+      for (let slot = 0; slot < variants.length; slot++) steps.push({ variant: variants[(slot + round) % variants.length]!, batchSize, repeat });
+    }
+  }
+  return steps;
+}
+
+/**
+ * Runs the interleaved plan one run at a time (start, warm up, ask /info, load while sampling the
+ * GPU and the host's CPU use, stop), writing each run's files and the index as soon as the run
+ * ends, so a later failure or an interrupt never loses a finished result. A run that fails is
+ * recorded with its log tail and the sequence goes on.
  */
 export async function runComparison(context: CompareContext, events: CompareEvents = {}): Promise<ResultsIndex> {
   const { settings } = context;
   const resultsDir = resolve(settings.resultsDir);
   const now = new Date().toISOString();
   const index: ResultsIndex = {
-    schemaVersion: 1,
+    schemaVersion: RESULTS_INDEX_SCHEMA_VERSION,
+    embedbenchVersion: EMBEDBENCH_VERSION,
     createdAt: now,
     updatedAt: now,
     model: context.model,
     data: { path: context.dataset, passages: context.passages.length },
     settings: {
-      backends: [...settings.backends],
+      variants: [...settings.variants],
       batchSizes: [...settings.batchSizes],
       durationSeconds: settings.durationSeconds,
       maxConcurrentRequests: settings.maxConcurrentRequests,
@@ -88,6 +116,7 @@ export async function runComparison(context: CompareContext, events: CompareEven
       repeats: settings.repeats,
       driver: context.driver.name,
       runtime: context.runtime.name,
+      useGpu: context.useGpu,
     },
     gpu: { source: context.gpuSource.kind, detail: context.gpuSource.detail },
     parity: { threshold: settings.parityThreshold, samples: [], errors: [] },
@@ -101,12 +130,10 @@ export async function runComparison(context: CompareContext, events: CompareEven
   });
   if (archived) events.onNote?.(`kept the previous comparison's index as ${archived}`);
 
-  const plan = settings.backends.flatMap((backend) =>
-    settings.batchSizes.flatMap((batchSize) => Array.from({ length: settings.repeats }, (_, r) => ({ backend, batchSize, repeat: r + 1 }))),
-  );
+  const plan = interleavedPlan(settings.variants, settings.batchSizes, settings.repeats);
   for (const [position, step] of plan.entries()) {
     if (context.interrupt?.aborted) break;
-    const run: RunIdentity = { ...step, position: position + 1, total: plan.length };
+    const run: RunIdentity = { ...step, backend: step.variant.label, position: position + 1, total: plan.length };
     events.onRunStart?.(run);
     const entry = await executeRun(context, run, index, resultsDir, events);
     index.runs.push(entry);
@@ -130,7 +157,7 @@ async function resultsWrite<T>(resultsDir: string, write: () => Promise<T>): Pro
 
 async function executeRun(context: CompareContext, run: RunIdentity, index: ResultsIndex, resultsDir: string, events: CompareEvents): Promise<RunEntry> {
   const startedAt = new Date();
-  const name = `${run.backend}_batch${run.batchSize}_${fileStamp(startedAt)}${context.settings.repeats > 1 ? `_r${run.repeat}` : ''}`;
+  const name = `${run.variant.fileName}_batch${run.batchSize}_${fileStamp(startedAt)}${context.settings.repeats > 1 ? `_r${run.repeat}` : ''}`;
   const logFile = `logs/${name}.log`;
   const failed = (error: string, logTail: string, extra: Partial<RunEntry> = {}): RunEntry => ({
     backend: run.backend,
@@ -148,7 +175,8 @@ async function executeRun(context: CompareContext, run: RunIdentity, index: Resu
   let backend: RunningBackend;
   try {
     backend = await context.runtime.start({
-      backend: run.backend,
+      backend: run.variant.backend,
+      serveOptions: run.variant.options,
       modelDir: context.modelDir,
       modelId: context.model.id,
       logPath: join(resultsDir, logFile),
@@ -169,23 +197,34 @@ async function executeRun(context: CompareContext, run: RunIdentity, index: Resu
   const onInterrupt = () => stopRun('interrupted by the user');
   if (context.interrupt?.aborted) onInterrupt();
   context.interrupt?.addEventListener('abort', onInterrupt, { once: true });
-  let gpuFile: string | undefined;
+  const recorded: Partial<RunEntry> = {};
   try {
     events.onBackendReady?.(run, backend);
-    if (!index.parity.samples.some((sample) => sample.backend === run.backend)) await takeParitySample(context, run.backend, backend, index, resultsDir);
+    if (!index.parity.samples.some((sample) => sample.backend === run.backend)) await takeParitySample(context, run, backend, index, resultsDir);
     if (context.settings.warmupSeconds > 0 && !crash) await runPhase(context, run, backend, 'warm-up', abort.signal, events);
     if (crash) return failed(crash, await backend.logTail());
+    recorded.service = await describeService(backend.baseUrl, events);
+    const identity = { embedbenchVersion: EMBEDBENCH_VERSION, backend: run.backend, batchSize: run.batchSize, repeat: run.repeat };
     const sampler = new GpuSampler(context.gpuSource, context.settings.gpuPollSeconds).start();
+    const hostMeter = await startHostUsageMeter(backend.pid);
+    const timeline = context.driver.reportsEachRequest ? new TimelineRecorder(windowSecondsFor(context.settings.durationSeconds)) : undefined;
     let result: LoadResult;
     try {
-      result = await runPhase(context, run, backend, 'load', abort.signal, events);
+      result = await runPhase(context, run, backend, 'load', abort.signal, events, timeline);
     } finally {
-      gpuFile = `gpu_${name}.json`;
-      await writeJsonAtomic(join(resultsDir, gpuFile), { backend: run.backend, batchSize: run.batchSize, repeat: run.repeat, ...(await sampler.stop()) });
+      recorded.host = await hostMeter.stop();
+      recorded.gpuFile = `gpu_${name}.json`;
+      const gpu: GpuFile = { ...identity, ...(await sampler.stop()) };
+      await writeJsonAtomic(join(resultsDir, recorded.gpuFile), gpu);
     }
-    if (crash) return failed(crash, await backend.logTail(), { gpuFile });
-    const stressFile = `stress_${name}.json`;
-    await writeJsonAtomic(join(resultsDir, stressFile), result);
+    if (crash) return failed(crash, await backend.logTail(), recorded);
+    if (timeline) {
+      recorded.timelineFile = `timeline_${name}.json`;
+      const timelineFile: Timeline = { ...identity, windowSeconds: timeline.windowSeconds, windows: timeline.timeWindows(), latency: timeline.latency.encode() };
+      await writeJsonAtomic(join(resultsDir, recorded.timelineFile), timelineFile);
+    }
+    recorded.stressFile = `stress_${name}.json`;
+    await writeJsonAtomic(join(resultsDir, recorded.stressFile), result);
     return {
       backend: run.backend,
       batchSize: run.batchSize,
@@ -193,12 +232,11 @@ async function executeRun(context: CompareContext, run: RunIdentity, index: Resu
       status: 'completed',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      stressFile,
-      gpuFile,
       logFile,
+      ...recorded,
     };
   } catch (error) {
-    return failed(crash ?? errorMessage(error), await backend.logTail(), gpuFile ? { gpuFile } : {});
+    return failed(crash ?? errorMessage(error), await backend.logTail(), recorded);
   } finally {
     context.interrupt?.removeEventListener('abort', onInterrupt);
     await backend.stop();
@@ -212,6 +250,7 @@ async function runPhase(
   phase: RunProgress['phase'],
   signal: AbortSignal,
   events: CompareEvents,
+  timeline?: TimelineRecorder,
 ): Promise<LoadResult> {
   const { settings } = context;
   const durationSeconds = phase === 'load' ? settings.durationSeconds : settings.warmupSeconds;
@@ -220,12 +259,13 @@ async function runPhase(
     backend: run.backend,
     batchSize: run.batchSize,
     durationSeconds,
+    onResponse: (response) => timeline?.record(response),
     scenario: settings.scenario,
     vus: settings.maxConcurrentRequests,
     rate: settings.rate,
     dataset: context.dataset,
     passages: context.passages,
-    testid: `${run.backend}-b${run.batchSize}-r${run.repeat}-${phase}-${Date.now()}`,
+    testid: `${run.variant.fileName}-b${run.batchSize}-r${run.repeat}-${phase}-${Date.now()}`,
     workDir: join(resolve(settings.resultsDir), 'driver'),
     signal,
     onProgress: (progress) =>
@@ -245,10 +285,21 @@ async function archivePreviousIndex(resultsDir: string): Promise<string | undefi
   return archived;
 }
 
-async function takeParitySample(context: CompareContext, name: string, backend: RunningBackend, index: ResultsIndex, resultsDir: string): Promise<void> {
+/** The service's own account of how it runs; a service that cannot say is noted, not fatal. */
+async function describeService(baseUrl: string, events: CompareEvents): Promise<ServiceInfo | undefined> {
+  try {
+    return await fetchServiceInfo(baseUrl);
+  } catch (error) {
+    events.onNote?.(`GET ${baseUrl}/info failed (${errorMessage(error)}); the run's execution provider is not recorded`);
+    return undefined;
+  }
+}
+
+async function takeParitySample(context: CompareContext, run: RunIdentity, backend: RunningBackend, index: ResultsIndex, resultsDir: string): Promise<void> {
+  const { backend: name, variant: { fileName } } = run;
   try {
     const sample = await captureParitySample(backend.baseUrl, name, context.paritySample);
-    const file = `parity_${name}_${fileStamp(new Date())}.json`;
+    const file = `parity_${fileName}_${fileStamp(new Date())}.json`;
     await writeJsonAtomic(join(resultsDir, file), sample);
     index.parity.samples.push({ backend: name, file });
     index.parity.errors = index.parity.errors.filter((entry) => entry.backend !== name);

@@ -1,17 +1,10 @@
 import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { request } from 'undici';
 import { z } from 'zod';
+import type { ParitySample } from '../results/schemas.js';
+import { EMBEDBENCH_VERSION } from '../version.js';
 
 export const DEFAULT_PARITY_THRESHOLD = 0.99;
-
-/** One backend's embeddings of the fixed parity sample: parity_<backend>_<ts>.json. */
-export const paritySampleSchema = z.object({
-  backend: z.string(),
-  capturedAt: z.string(),
-  pids: z.array(z.string()),
-  embeddings: z.array(z.array(z.number())),
-});
-export type ParitySample = z.infer<typeof paritySampleSchema>;
 
 export interface PassageRef {
   readonly pid: string;
@@ -35,7 +28,7 @@ export async function captureParitySample(baseUrl: string, backend: string, samp
   if (!parsed.success || parsed.data.embeddings.length !== sample.length) {
     throw new Error(`parity sample: ${backend} /embed returned ${parsed.success ? parsed.data.embeddings.length : 'malformed'} embeddings for ${sample.length} texts`);
   }
-  return { backend, capturedAt: new Date().toISOString(), pids: sample.map((passage) => passage.pid), embeddings: parsed.data.embeddings };
+  return { embedbenchVersion: EMBEDBENCH_VERSION, backend, capturedAt: new Date().toISOString(), pids: sample.map((passage) => passage.pid), embeddings: parsed.data.embeddings };
 }
 
 export interface ParityComparison {

@@ -70,6 +70,13 @@ export interface LoadProgress {
   p99Ms: number | null;
 }
 
+export interface CompletedRequest {
+  /** null for a transport failure (no response). */
+  readonly latencyMs: number | null;
+  readonly succeeded: boolean;
+  readonly embeddings: number;
+}
+
 export interface LoadOptions extends ParameterOptions {
   scenario?: Scenario;
   /** Stop after this many measured requests (the run also stops when its duration is over). */
@@ -82,6 +89,8 @@ export interface LoadOptions extends ParameterOptions {
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;
   progressIntervalMs?: number;
+  /** Called as each measured request completes (not for requests cut off by the stop). */
+  onResponse?: (response: CompletedRequest) => void;
   /** How long requests still in flight at the end may take before they are cancelled (default 30 s, as k6's gracefulStop). */
   gracefulStopSeconds?: number;
 }
@@ -115,7 +124,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
     const before = await fetchServiceCounters(parameters.baseUrl);
     const startedAtMs = Date.now();
-    const tally = new Tally(steps);
+    const tally = new Tally(steps, options.onResponse);
     const measuredMs = await runPhase(parameters, target, tally, { phase: 'measure', seconds: parameters.durationSeconds, plan, steps, maxRequests, gracefulStopMs }, options);
     const finishedAtMs = Date.now();
     const serverMetrics = counterDelta(before, await fetchServiceCounters(parameters.baseUrl));
@@ -182,7 +191,10 @@ class Tally {
   lastCompletion: number | null = null;
   errors: Partial<Record<ErrorKey, number>> = {};
 
-  constructor(steps: readonly SaturationStep[] | null) {
+  constructor(
+    steps: readonly SaturationStep[] | null,
+    readonly onResponse?: (response: CompletedRequest) => void,
+  ) {
     this.perStep = (steps ?? []).map(() => ({ latency: new LatencyRecorder(), requests: 0, failed: 0 }));
   }
 }
@@ -305,6 +317,7 @@ async function send(target: Target, index: number, intendedAt: number | null, st
     tally.errors[errorKey] = (tally.errors[errorKey] ?? 0) + 1;
     if (stepTally) stepTally.failed++;
   } else tally.embeddings += embeddings;
+  tally.onResponse?.({ latencyMs: status === 0 ? null : finishedAt - startedAt, succeeded: errorKey === null, embeddings: errorKey === null ? embeddings : 0 });
   // A transport failure has no response time: it counts as an error, not as a latency sample.
   if (status === 0) return;
   tally.latency.record(finishedAt - startedAt);

@@ -1,5 +1,6 @@
-import { Int32Histogram } from 'hdr-histogram-js';
+import { decodeFromCompressedBase64, encodeIntoCompressedBase64, Int32Histogram, type JsHistogram } from 'hdr-histogram-js';
 import type { LatencyDistribution } from '@embedbench/loadtest/percentiles';
+import type { EncodedLatencies } from '../results/schemas.js';
 
 /**
  * Latencies in an HDR histogram (hdr-histogram-js, pure-JS build), in integer microseconds with 5
@@ -30,6 +31,34 @@ export class LatencyRecorder implements LatencyDistribution {
     this.sum += microseconds / 1000;
     this.min = Math.min(this.min, microseconds / 1000);
     this.max = Math.max(this.max, microseconds / 1000);
+  }
+
+  /** Adds another recorder's samples: percentiles are then those of all the requests together. */
+  add(other: LatencyRecorder): void {
+    if (other.count === 0) return;
+    this.histogram.add(other.histogram);
+    this.ranked = null;
+    this.count += other.count;
+    this.sum += other.sum;
+    this.min = Math.min(this.min, other.min);
+    this.max = Math.max(this.max, other.max);
+  }
+
+  /** The histogram in hdr-histogram-js's compressed base64 form, with the exact count, sum, min and max. */
+  encode(): EncodedLatencies {
+    return { histogram: encodeIntoCompressedBase64(this.histogram), count: this.count, sumMs: this.sum, minMs: this.count === 0 ? 0 : this.min, maxMs: this.max };
+  }
+
+  static decode(encoded: EncodedLatencies): LatencyRecorder {
+    const recorder = new LatencyRecorder();
+    if (encoded.count === 0) return recorder;
+    // The pure-JS decoder (useWebAssembly false) returns a JsHistogram.
+    recorder.histogram.add(decodeFromCompressedBase64(encoded.histogram, 32, false) as JsHistogram);
+    recorder.count = encoded.count;
+    recorder.sum = encoded.sumMs;
+    recorder.min = encoded.minMs;
+    recorder.max = encoded.maxMs;
+    return recorder;
   }
 
   valueAtRank(rank: number): number {

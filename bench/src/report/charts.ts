@@ -1,6 +1,6 @@
 import type { ChartConfiguration } from 'chart.js';
-import type { ReportData } from './dataset.js';
-import { centredMessage, renderChart, seriesColour } from './plots.js';
+import type { Cell, ReportData } from './dataset.js';
+import { centredMessage, renderChart, repeatMarks, seriesColour } from './plots.js';
 
 export const PLOT_FILES = {
   throughput: 'plots/throughput_comparison.png',
@@ -16,29 +16,50 @@ function modelLabel(data: ReportData): string {
   return model.synthetic ? `${model.id} (SYNTHETIC weights)` : model.id;
 }
 
+function cellOf(data: ReportData, label: string, batchSize: number): Cell | undefined {
+  return data.cells.find((c) => c.backend === label && c.batchSize === batchSize);
+}
+
+/** Each repeat's figure for one cell, from its load result. */
+function perRepeat(data: ReportData, label: string, batchSize: number, pick: (run: ReportData['runs'][number]) => number | undefined): number[] {
+  return data.runs
+    .filter((run) => run.entry.backend === label && run.entry.batchSize === batchSize)
+    .map(pick)
+    .filter((value): value is number => value !== undefined);
+}
+
+/** Room on the value axis for the highest repeat, which may stand above every bar. */
+function highestMark(marks: ReadonlyArray<ReadonlyArray<readonly number[]>>): number | undefined {
+  const values = marks.flat(2);
+  return values.length > 0 ? Math.max(...values) * 1.05 : undefined;
+}
+
 function throughputChart(data: ReportData): ChartConfiguration {
-  const { backends, batchSizes } = data.index.settings;
+  const { labels } = data;
+  const { batchSizes } = data.index.settings;
+  const marks = labels.map((label) => batchSizes.map((batchSize) => perRepeat(data, label, batchSize, (run) => run.result?.throughput.embeddingsPerSecond)));
   return {
     type: 'bar',
     data: {
       labels: batchSizes.map(String),
-      datasets: backends.map((backend, index) => ({
-        label: backend,
+      datasets: labels.map((label, index) => ({
+        label,
         backgroundColor: seriesColour(index),
-        data: batchSizes.map((batchSize) => data.cells.find((c) => c.backend === backend && c.batchSize === batchSize)?.figures?.embeddingsPerSecond ?? null),
+        data: batchSizes.map((batchSize) => cellOf(data, label, batchSize)?.embeddingsPerSecond?.median ?? null),
       })),
     },
     options: {
       plugins: {
         title: { display: true, text: `Throughput by batch size: ${modelLabel(data)}`, font: { size: 18 } },
-        subtitle: { display: true, text: 'missing bar = run failed; higher is better' },
+        subtitle: { display: true, text: 'bar = median over repeats, dots = repeats, whisker = min–max; missing bar = runs failed; higher is better' },
         legend: { position: 'top' },
       },
       scales: {
         x: { title: axisTitle('batch size (texts per request)') },
-        y: { beginAtZero: true, title: axisTitle('throughput (embeddings / second)') },
+        y: { beginAtZero: true, suggestedMax: highestMark(marks), title: axisTitle('throughput (embeddings / second)') },
       },
     },
+    plugins: [repeatMarks(marks)],
   };
 }
 
@@ -47,32 +68,34 @@ const PERCENTILES = ['p50', 'p90', 'p99'] as const;
 const PERCENTILE_ALPHA = ['', 'b0', '70'] as const;
 
 function latencyChart(data: ReportData): ChartConfiguration {
-  const { backends, batchSizes } = data.index.settings;
+  const { labels } = data;
+  const { batchSizes } = data.index.settings;
+  const series = labels.flatMap((label, labelIndex) => PERCENTILES.map((percentile, percentileIndex) => ({ label, labelIndex, percentile, percentileIndex })));
+  const marks = series.map(({ label, percentile }) => batchSizes.map((batchSize) => perRepeat(data, label, batchSize, (run) => run.result?.latencyMs?.[percentile])));
   return {
     type: 'bar',
     data: {
       labels: batchSizes.map(String),
-      datasets: backends.flatMap((backend, backendIndex) =>
-        PERCENTILES.map((percentile, percentileIndex) => ({
-          label: `${backend} ${percentile}`,
-          backgroundColor: `${seriesColour(backendIndex)}${PERCENTILE_ALPHA[percentileIndex]}`,
-          borderColor: '#333',
-          borderWidth: 1,
-          data: batchSizes.map((batchSize) => data.cells.find((c) => c.backend === backend && c.batchSize === batchSize)?.figures?.latencyMs?.[percentile] ?? null),
-        })),
-      ),
+      datasets: series.map(({ label, labelIndex, percentile, percentileIndex }) => ({
+        label: `${label} ${percentile}`,
+        backgroundColor: `${seriesColour(labelIndex)}${PERCENTILE_ALPHA[percentileIndex]}`,
+        borderColor: '#333',
+        borderWidth: 1,
+        data: batchSizes.map((batchSize) => cellOf(data, label, batchSize)?.latencyMs?.[percentile] ?? null),
+      })),
     },
     options: {
       plugins: {
         title: { display: true, text: `Request latency percentiles: ${modelLabel(data)}`, font: { size: 18 } },
-        subtitle: { display: true, text: 'lower is better' },
+        subtitle: { display: true, text: 'bar = all repeats\' requests together; dots = each repeat\'s own percentile, whisker = their min–max; lower is better' },
         legend: { position: 'top' },
       },
       scales: {
         x: { title: axisTitle('batch size (texts per request)') },
-        y: { beginAtZero: true, title: axisTitle('latency (ms)') },
+        y: { beginAtZero: true, suggestedMax: highestMark(marks), title: axisTitle('latency (ms)') },
       },
     },
+    plugins: [repeatMarks(marks)],
   };
 }
 
@@ -82,7 +105,7 @@ function gpuChart(data: ReportData): ChartConfiguration {
     const start = Date.parse(run.gpu!.startedAt);
     const gpus = [...new Set(run.gpu!.samples.map((sample) => sample.gpu))];
     return gpus.map((gpu) => ({
-      label: `${run.entry.backend} batch ${run.entry.batchSize}${run.entry.repeat > 1 ? ` #${run.entry.repeat}` : ''}${gpus.length > 1 ? ` GPU ${gpu}` : ''}`,
+      label: `${run.entry.backend} batch ${run.entry.batchSize} repeat ${run.entry.repeat}${gpus.length > 1 ? ` GPU ${gpu}` : ''}`,
       borderColor: seriesColour(runIndex),
       backgroundColor: seriesColour(runIndex),
       pointRadius: 2,

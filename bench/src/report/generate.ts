@@ -11,7 +11,10 @@ export const HTML_FILE = 'report.html';
 export interface GeneratedReport {
   readonly summary: string;
   /** Paths relative to the results directory. */
-  readonly files: readonly string[];
+  readonly written: readonly string[];
+  /** The JSON files the report was made from, and the ones in the directory it left out, with why. */
+  readonly read: readonly string[];
+  readonly ignored: ReadonlyArray<{ readonly file: string; readonly reason: string }>;
 }
 
 /** Writes summary_report.txt, the three plots and report.html from the JSON files of resultsDir alone. */
@@ -22,5 +25,5 @@ export async function generateReport(resultsDir: string): Promise<GeneratedRepor
   for (const name of Object.keys(PLOT_FILES) as PlotName[]) await writeFileAtomic(join(resultsDir, PLOT_FILES[name]), plots[name]);
   await writeFileAtomic(join(resultsDir, SUMMARY_FILE), summary);
   await writeFileAtomic(join(resultsDir, HTML_FILE), reportHtml(data, plots));
-  return { summary, files: [SUMMARY_FILE, ...Object.values(PLOT_FILES), HTML_FILE] };
+  return { summary, written: [SUMMARY_FILE, ...Object.values(PLOT_FILES), HTML_FILE], read: data.filesRead, ignored: data.filesIgnored };
 }

@@ -59,3 +59,45 @@ export function centredMessage(message: string): Plugin {
     },
   };
 }
+
+/**
+ * Draws each bar's repeats over it: a dot per repeat and a min–max whisker. `values[dataset][index]`
+ * are the repeats behind bar `index` of dataset `dataset`.
+ */
+export function repeatMarks(values: ReadonlyArray<ReadonlyArray<readonly number[]>>): Plugin {
+  return {
+    id: 'repeatMarks',
+    afterDatasetsDraw(chart) {
+      const { ctx } = chart;
+      const y = chart.scales.y!;
+      ctx.save();
+      values.forEach((bars, datasetIndex) => {
+        const meta = chart.getDatasetMeta(datasetIndex);
+        bars.forEach((repeats, index) => {
+          const bar = meta.data[index];
+          if (!bar || repeats.length === 0) return;
+          const x = bar.x;
+          const low = y.getPixelForValue(Math.min(...repeats));
+          const high = y.getPixelForValue(Math.max(...repeats));
+          ctx.strokeStyle = '#222';
+          ctx.lineWidth = 2;
+          ctx.beginPath();
+          ctx.moveTo(x, low);
+          ctx.lineTo(x, high);
+          ctx.moveTo(x - 6, low);
+          ctx.lineTo(x + 6, low);
+          ctx.moveTo(x - 6, high);
+          ctx.lineTo(x + 6, high);
+          ctx.stroke();
+          ctx.fillStyle = '#222';
+          for (const value of repeats) {
+            ctx.beginPath();
+            ctx.arc(x, y.getPixelForValue(value), 3.5, 0, 2 * Math.PI);
+            ctx.fill();
+          }
+        });
+      });
+      ctx.restore();
+    },
+  };
+}

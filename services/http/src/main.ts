@@ -9,6 +9,10 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { createApp } from './app.js';
 import { ConfigError, parseServeConfig, serveHelp, SERVE_FLAGS, type ServeInput } from './config.js';
 
+/** The serve settings, for callers that start services with their own (embedbench compare's backend variants). */
+export { BACKEND_NAMES } from '@embedbench/core/backend';
+export { ConfigError, envVarName, parseServeConfig, SERVE_FLAGS, type ServeFlag } from './config.js';
+
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 /**

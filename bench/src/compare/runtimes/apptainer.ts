@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { BackendStartError, type BackendExit, type BackendLaunch, type RunningBackend, type Runtime } from './types.js';
-import { findFreePort, readLogTail, waitUntilHealthy } from './support.js';
+import { findFreePort, readLogTail, serveEnvironment, waitUntilHealthy } from './support.js';
 
 const execFileAsync = promisify(execFile);
 const CONTAINER_MODEL_DIR = '/models/model';
@@ -51,7 +51,7 @@ export function apptainerRuntime(options: ApptainerRuntimeOptions): Runtime {
         EMBEDBENCH_MODEL_ID: launch.modelId,
         EMBEDBENCH_PORT: String(port),
         EMBEDBENCH_HOST: '127.0.0.1',
-        ...(launch.useGpu ? {} : { EMBEDBENCH_DEVICE: 'cpu' }),
+        ...serveEnvironment(launch),
       };
       const args = [
         'instance', 'start',

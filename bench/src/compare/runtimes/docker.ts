@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { BackendStartError, type BackendExit, type BackendLaunch, type RunningBackend, type Runtime } from './types.js';
-import { findFreePort, readLogTail, waitUntilHealthy } from './support.js';
+import { findFreePort, readLogTail, serveEnvironment, waitUntilHealthy } from './support.js';
 
 /** docker/build-images.sh tags: `latest` is the CUDA image, `cpu` the one for machines without GPUs. */
 export function defaultImage(backend: string, useGpu: boolean): string {
@@ -52,7 +52,7 @@ export function dockerRuntime(options: DockerRuntimeOptions = {}): Runtime {
             `EMBEDBENCH_MODEL_ID=${launch.modelId}`,
             `EMBEDBENCH_PORT=${port}`,
             'EMBEDBENCH_HOST=0.0.0.0',
-            ...(launch.useGpu ? [] : ['EMBEDBENCH_DEVICE=cpu']),
+            ...Object.entries(serveEnvironment(launch)).map(([name, value]) => `${name}=${value}`),
           ],
           ExposedPorts: { [portKey]: {} },
           HostConfig: {

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackendStartError, type BackendExit, type BackendLaunch, type RunningBackend, type Runtime } from './types.js';
-import { findFreePort, readLogTail, waitUntilHealthy } from './support.js';
+import { findFreePort, readLogTail, serveOptionsFor, waitUntilHealthy } from './support.js';
 
 /** bench/dist/src/compare/runtimes/local.js -> bench/dist/src/cli.js */
 const CLI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli.js');
@@ -26,7 +26,7 @@ export function localRuntime(options: LocalRuntimeOptions = {}): Runtime {
       await mkdir(dirname(launch.logPath), { recursive: true });
       const log = createWriteStream(launch.logPath, { flags: 'a' });
       const args = [CLI_PATH, 'serve', '--backend', launch.backend, '--model', resolve(launch.modelDir), '--model-id', launch.modelId, '--port', String(port), '--host', '127.0.0.1'];
-      if (!launch.useGpu) args.push('--device', 'cpu');
+      for (const [flag, value] of Object.entries(serveOptionsFor(launch))) args.push(`--${flag}`, value);
       log.write(`$ ${process.execPath} ${args.join(' ')}\n`);
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.pipe(log, { end: false });

@@ -2,7 +2,8 @@ import { open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import type { BackendExit } from './types.js';
+import { envVarName, type ServeFlag } from '@embedbench/http/main';
+import type { BackendExit, BackendLaunch } from './types.js';
 
 export const DEFAULT_LOG_TAIL_LINES = 40;
 const LOG_TAIL_BYTES = 64 * 1024;
@@ -78,4 +79,14 @@ export async function waitUntilHealthy(
 
 export function describeExit(exit: BackendExit): string {
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+/** The variant's serve options, plus device=cpu when the backend gets no GPU and the variant names no device. */
+export function serveOptionsFor(launch: BackendLaunch): Record<string, string> {
+  return { ...(launch.useGpu || 'device' in launch.serveOptions ? {} : { device: 'cpu' }), ...launch.serveOptions };
+}
+
+/** The same options as the EMBEDBENCH_* environment variables the images read. */
+export function serveEnvironment(launch: BackendLaunch): Record<string, string> {
+  return Object.fromEntries(Object.entries(serveOptionsFor(launch)).map(([flag, value]) => [envVarName(flag as ServeFlag), value]));
 }

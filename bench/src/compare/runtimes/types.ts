@@ -13,6 +13,8 @@ export interface BackendLaunch {
   readonly startupTimeoutMs: number;
   /** Whether to give the backend the host's GPUs. */
   readonly useGpu: boolean;
+  /** The variant's `embedbench serve` options by flag name (`dtype` -> `--dtype` or EMBEDBENCH_DTYPE). */
+  readonly serveOptions: Readonly<Record<string, string>>;
 }
 
 export interface BackendExit {
