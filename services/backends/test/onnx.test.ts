@@ -27,6 +27,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
         providers: [{ provider: 'cpu', status: 'in use', reason: 'always available' }],
         parallelism: 2,
         maxBatchTokens: 1024,
+        maxBatchRows: 32,
       });
     });
     after(() => backend.close());

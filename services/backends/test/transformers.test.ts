@@ -13,7 +13,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
 
     before(async () => {
       const { providers, ...info } = await backend.start(TEST_LIMITS);
-      assert.deepEqual(info, { backend: 'transformers', executionProvider: 'cpu', dtype: 'fp32', gpuAvailable: false, parallelism: 1, maxBatchTokens: 1024 });
+      assert.deepEqual(info, { backend: 'transformers', executionProvider: 'cpu', dtype: 'fp32', gpuAvailable: false, parallelism: 1, maxBatchTokens: 1024, maxBatchRows: 32 });
       // --device auto tries cuda, then webgpu on a hardware GPU, then the CPU; this machine has no GPU.
       assert.deepEqual(providers.map((entry) => entry.provider), ['cuda', 'webgpu', 'cpu']);
       assert.equal(providers[0]!.status, 'unavailable');

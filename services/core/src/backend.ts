@@ -74,6 +74,8 @@ export interface BackendInfo {
    * device; the queue uses it unless the operator sets --max-batch-tokens.
    */
   readonly maxBatchTokens: number;
+  /** The most rows (texts) one batch holds on this backend's device; the queue uses it unless the operator sets --max-batch-requests. */
+  readonly maxBatchRows: number;
   /** How the precision was chosen, when the backend chose it by measuring (dtype 'auto'). */
   readonly precisionChoice?: PrecisionChoice | undefined;
 }

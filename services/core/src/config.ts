@@ -8,5 +8,8 @@ export interface BatchingConfig {
   readonly maxQueue: number;
 }
 
-/** Batching as configured: an unset token budget is left to the backend (BackendInfo.maxBatchTokens). */
-export type BatchingSettings = Omit<BatchingConfig, 'maxBatchTokens'> & { readonly maxBatchTokens: number | undefined };
+/** Batching as configured: an unset token budget or row limit is left to the backend (BackendInfo). */
+export type BatchingSettings = Omit<BatchingConfig, 'maxBatchTokens' | 'maxBatchRequests'> & {
+  readonly maxBatchTokens: number | undefined;
+  readonly maxBatchRequests: number | undefined;
+};

@@ -123,7 +123,11 @@ export class EmbeddingService {
     const { backend, modelDir, logger } = this.options;
     this.tokenizer = await TextTokenizer.load(modelDir, { maxInputTokens: this.options.maxInputTokens });
     this.backendInfo = await backend.start({ maxSequenceLength: this.tokenizer.maxInputTokens });
-    this.batching = { ...this.options.batching, maxBatchTokens: this.options.batching.maxBatchTokens ?? this.backendInfo.maxBatchTokens };
+    this.batching = {
+      ...this.options.batching,
+      maxBatchTokens: this.options.batching.maxBatchTokens ?? this.backendInfo.maxBatchTokens,
+      maxBatchRequests: this.options.batching.maxBatchRequests ?? this.backendInfo.maxBatchRows,
+    };
     const dims = await readModelDimensions(modelDir, this.backendInfo.dtype);
     this.maxBatchMemoryBytes = batchMemoryBudget(dims, {
       ...this.batching,

@@ -38,7 +38,7 @@ export const SERVE_FLAGS = {
   port: { description: 'TCP port (default 8000 for transformers, 8002 for onnx; 0 picks a free port)' },
   host: { description: 'address to bind (default 127.0.0.1; containers set 0.0.0.0)' },
   'max-batch-tokens': { description: 'token budget of one batch, counted as rows x longest row (default: the backend\'s, 1024 on CPU, 16384 on GPU)' },
-  'max-batch-requests': { description: 'most requests coalesced into one batch (default 32)' },
+  'max-batch-requests': { description: "most texts (rows) in one batch, from one or more requests (default: the backend's, 32 on CPU, 512 on GPU)" },
   'max-client-batch': { description: 'most texts in one request (default 256)' },
   'max-queue': { description: 'most requests admitted (queued or running) before answering 429 (default 512)' },
   'max-batch-memory': {
@@ -100,7 +100,7 @@ const serveSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).optional(),
   host: z.string().min(1).default('127.0.0.1'),
   'max-batch-tokens': positiveInt.optional(),
-  'max-batch-requests': positiveInt.default(32),
+  'max-batch-requests': positiveInt.optional(),
   'max-client-batch': positiveInt.default(256),
   'max-queue': positiveInt.default(512),
   'max-batch-memory': byteSize.optional(),

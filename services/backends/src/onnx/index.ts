@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Backend, BackendHealth, BackendInfo, BackendLimits, BackendOptions, ExecutionProvider, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
 import { ModelLoadError, readModelConfig } from '../model-files.js';
 import { applyProviderEnvironment, probeExecutionProviders } from '../providers/probe.js';
-import { batchTokenBudget, GPU_PROVIDERS, gpuProven, planProviders, providerReport } from '../providers/selection.js';
+import { batchRowLimit, batchTokenBudget, GPU_PROVIDERS, gpuProven, planProviders, providerReport } from '../providers/selection.js';
 import { InferenceWorker, WORKER_SCRIPT } from './inference-worker.js';
 import type { ProviderAttempt, WorkerSetup } from './messages.js';
 import { withOptimizedGraphCache } from './optimized-graph-cache.js';
@@ -112,6 +112,7 @@ export class OnnxBackend implements Backend {
       providers: providerReport(executionProviders, plan, ready!.provider, failedToLoad, probes),
       parallelism: this.workers.length,
       maxBatchTokens: batchTokenBudget(ready!.provider),
+      maxBatchRows: batchRowLimit(ready!.provider),
       ...(precision && ready!.provider === 'cpu' ? { precisionChoice: precision.choice } : {}),
     };
     for (const entry of info.providers.filter((provider) => provider.status !== 'in use')) {

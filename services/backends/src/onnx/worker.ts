@@ -1,7 +1,7 @@
 /** One inference worker thread: owns an InferenceSession and runs batches one after another. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { batchTokenBudget } from '../providers/selection.js';
+import { batchRowLimit, batchTokenBudget } from '../providers/selection.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './messages.js';
 import { NoProviderLoadedError, openSessionWithFallback } from './session.js';
 import { MEAN_POOLED_OUTPUT } from './mean-pooling-graph.js';
@@ -41,12 +41,12 @@ function checkInputs(session: InferenceSession): void {
 /**
  * WebGPU compiles shaders for the shapes it meets, which on a first request can take seconds. So
  * its batches are padded to a few lengths, and each length runs once at start with one row and
- * with as many rows as the GPU token budget allows; requests then never wait for a compiler.
+ * with as many rows as the GPU batch limits allow; requests then never wait for a compiler.
  */
 async function compileShapes(session: InferenceSession, buckets: readonly number[]): Promise<void> {
   const budget = batchTokenBudget('webgpu');
   for (const length of buckets) {
-    for (const rows of new Set([1, Math.max(1, Math.floor(budget / length))])) {
+    for (const rows of new Set([1, Math.min(batchRowLimit('webgpu'), Math.max(1, Math.floor(budget / length)))])) {
       await embed(session, Array.from({ length: rows }, () => new Int32Array(length).fill(setup.padTokenId)), buckets);
     }
   }

@@ -13,6 +13,14 @@ export function batchTokenBudget(provider: ExecutionProvider): number {
   return GPU_PROVIDERS.has(provider) ? 16384 : 1024;
 }
 
+/**
+ * Rows one batch may hold per device. A GPU gains from every row it runs at once (the token budget
+ * is the real limit there); on the CPU, 32 rows of similar length keep padding low.
+ */
+export function batchRowLimit(provider: ExecutionProvider): number {
+  return GPU_PROVIDERS.has(provider) ? 512 : 32;
+}
+
 export interface ProviderPlan<P extends ExecutionProvider = ExecutionProvider> {
   /** Providers to try, best first. */
   readonly candidates: readonly P[];

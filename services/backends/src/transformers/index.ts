@@ -2,7 +2,7 @@ import { env, mean_pooling, pipeline, Tensor, type FeatureExtractionPipeline } f
 import type { Backend, BackendInfo, BackendOptions, Device, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
 import { ModelLoadError, readModelConfig, requireModelFile } from '../model-files.js';
 import { applyProviderEnvironment, probeExecutionProviders } from '../providers/probe.js';
-import { batchTokenBudget, gpuProven, planProviders, providerReport } from '../providers/selection.js';
+import { batchRowLimit, batchTokenBudget, gpuProven, planProviders, providerReport } from '../providers/selection.js';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -52,6 +52,7 @@ class TransformersBackend implements Backend {
           providers: providerReport(order, plan, candidate, failedToLoad, probes),
           parallelism: 1,
           maxBatchTokens: batchTokenBudget(candidate),
+          maxBatchRows: batchRowLimit(candidate),
         };
         logger.info(info, 'transformers backend ready');
         return info;
