@@ -54,7 +54,16 @@ function timeline(backend: string, batchSize: number, repeat: number, requestsPe
 }
 
 const QUIET_HOST: HostUsage = { cpuCount: 2, loadAverage1m: 2.1, busyShare: 0.97, ownShare: 0.95, othersShare: 0.02, stealShare: 0 };
-const ON_GPU: ServiceInfo = { executionProvider: 'cuda', dtype: 'fp16', gpuAvailable: true, providers: [{ name: 'cuda', loaded: true }] };
+const ON_GPU: ServiceInfo = {
+  executionProvider: 'cuda',
+  dtype: 'fp16',
+  gpuAvailable: true,
+  providers: [
+    { provider: 'tensorrt', status: 'unavailable', reason: 'not installed: libonnxruntime_providers_tensorrt.so missing' },
+    { provider: 'cuda', status: 'in use', reason: 'NVIDIA GPU' },
+    { provider: 'cpu', status: 'not needed', reason: 'cuda comes first' },
+  ],
+};
 
 function gpuRecording(utilization: number): GpuRecording {
   return {
@@ -190,7 +199,8 @@ test('`embedbench report` regenerates summary, plots and html from the JSON file
   assert.match(summary, /transformers batch 16 repeat 2: [^\n]*BUSY HOST: other processes used 47% of the CPU time/);
   assert.match(summary, /transformers batch 64 repeat 1: [^\n]*provider cpu, dtype fp32; ran on CPU although a GPU was requested/);
   assert.doesNotMatch(summary, /onnx batch 16 repeat 1: [^\n]*although a GPU/);
-  assert.match(summary, /onnx batch 16 repeat 2: provider cuda, dtype fp16, GPU available yes, providers tried \[\{"name":"cuda","loaded":true\}\]; load average 2\.10, CPU busy 97% \(ours 95%, other processes 2%\), steal 0%/);
+  assert.match(summary, /onnx batch 16 repeat 2: provider cuda, dtype fp16, GPU available yes; providers tensorrt unavailable, cuda in use, cpu not needed; load average 2\.10, CPU busy 97% \(ours 95%, other processes 2%\), steal 0%/);
+  assert.match(summary, /Providers not used, and why: tensorrt unavailable: not installed: libonnxruntime_providers_tensorrt\.so missing\n/);
   assert.match(summary, /Other processes used the CPU noticeably during 1 of 12 runs/);
 
   // Which files made the report, and which were left out.

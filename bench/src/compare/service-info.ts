@@ -1,12 +1,12 @@
 import { request } from 'undici';
 import { z } from 'zod';
-import type { ServiceInfo } from '../results/schemas.js';
+import { serviceInfoSchema, type ServiceInfo } from '../results/schemas.js';
 
 const infoResponseSchema = z.object({
   execution_provider: z.string().nullable().optional(),
   dtype: z.string().nullable().optional(),
   gpu_available: z.boolean().nullable().optional(),
-  providers: z.array(z.unknown()).optional(),
+  execution_providers: serviceInfoSchema.shape.providers,
 });
 
 /** GET /info: which execution provider and precision the service actually runs with. */
@@ -19,6 +19,6 @@ export async function fetchServiceInfo(baseUrl: string): Promise<ServiceInfo> {
     executionProvider: info.execution_provider ?? null,
     dtype: info.dtype ?? null,
     gpuAvailable: info.gpu_available ?? null,
-    ...(info.providers ? { providers: info.providers } : {}),
+    ...(info.execution_providers ? { providers: info.execution_providers } : {}),
   };
 }

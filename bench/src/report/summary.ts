@@ -148,13 +148,18 @@ export function environmentLines(data: ReportData): string[] {
     const { service, host } = run.entry;
     const serviceText = service
       ? `provider ${service.executionProvider ?? 'unknown'}, dtype ${service.dtype ?? 'unknown'}, GPU available ${service.gpuAvailable === null ? 'unknown' : service.gpuAvailable ? 'yes' : 'no'}` +
-        (service.providers ? `, providers tried ${JSON.stringify(service.providers)}` : '')
+        (service.providers ? `; providers ${service.providers.map((entry) => `${entry.provider} ${entry.status}`).join(', ')}` : '')
       : '/info not recorded';
     const hostText = host
       ? `load average ${fixed(host.loadAverage1m, 2)}, CPU busy ${share(host.busyShare)} (ours ${share(host.ownShare)}, other processes ${share(host.othersShare)}), steal ${share(host.stealShare)}`
       : 'host CPU use not recorded';
     lines.push(`${runName(run)}: ${serviceText}; ${hostText}${cpuDespiteGpu(data, run) ? '; ran on CPU although a GPU was requested' : ''}`);
   }
+  const reasons = new Map<string, string>();
+  for (const entry of data.runs.flatMap((run) => run.entry.service?.providers ?? [])) {
+    if (entry.status !== 'in use' && entry.status !== 'not needed') reasons.set(`${entry.provider} ${entry.status}: ${entry.reason}`, entry.provider);
+  }
+  if (reasons.size > 0) lines.push(`Providers not used, and why: ${[...reasons.keys()].join('; ')}`);
   const busy = data.runs.filter((run) => busyHost(run.entry.host));
   if (busy.length > 0) lines.push(`Other processes used the CPU noticeably during ${busy.length} of ${data.runs.length} runs: their figures are less trustworthy; rerun on a quieter host.`);
   return lines;

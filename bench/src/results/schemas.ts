@@ -115,8 +115,8 @@ export const serviceInfoSchema = z.object({
   executionProvider: z.string().nullable(),
   dtype: z.string().nullable(),
   gpuAvailable: z.boolean().nullable(),
-  /** The providers the backend tried, with reasons, as /info lists them (when it does). */
-  providers: z.array(z.unknown()).optional(),
+  /** Every execution provider the backend considered, in order, with why it is or is not in use (/info's execution_providers). */
+  providers: z.array(z.object({ provider: z.string(), status: z.string(), reason: z.string() })).optional(),
 });
 export type ServiceInfo = z.infer<typeof serviceInfoSchema>;
 
