@@ -6,7 +6,7 @@
 //   node slurm/merge-results.mjs --results-dir DIR --backends "transformers onnx" --batch-sizes "16 32 64"
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readResultsIndex, writeResultsIndex, RESULTS_INDEX_FILE } from 'embedbench/report/results-index';
+import { readResultsIndex, writeResultsIndex, RESULTS_INDEX_FILE } from 'embedbench/results/index-file';
 
 function fail(message) {
   process.stderr.write(`merge-results: ${message}\n`);
@@ -59,7 +59,17 @@ for (const { name, index } of merged) {
 }
 
 const runs = merged.flatMap(({ name, index }) =>
-  index.runs.map((run) => ({ ...run, stressFile: relocate(name, run.stressFile), gpuFile: relocate(name, run.gpuFile), logFile: relocate(name, run.logFile) })),
+  index.runs.map((run) => ({
+    ...run,
+    stressFile: relocate(name, run.stressFile),
+    gpuFile: relocate(name, run.gpuFile),
+    timelineFile: relocate(name, run.timelineFile),
+    logFile: relocate(name, run.logFile),
+  })),
+);
+// Each task ran one variant; together, in the order the array job listed them.
+const variants = [...new Map(merged.flatMap(({ index }) => index.settings.variants).map((variant) => [variant.label, variant])).values()].sort(
+  (a, b) => backendOrder.indexOf(a.label) - backendOrder.indexOf(b.label),
 );
 const now = new Date().toISOString();
 for (const { name, backend, batchSize, reason } of missing) {
@@ -69,7 +79,7 @@ for (const { name, backend, batchSize, reason } of missing) {
 await writeResultsIndex(resultsDir, {
   ...first,
   createdAt: merged.map(({ index }) => index.createdAt).sort()[0],
-  settings: { ...first.settings, backends: backendOrder, batchSizes: [...batchSizeList].sort((a, b) => a - b) },
+  settings: { ...first.settings, variants, batchSizes: [...batchSizeList].sort((a, b) => a - b) },
   parity: { threshold: first.parity.threshold, samples: [...paritySamples.values()], errors: parityErrors },
   runs,
 });

@@ -89,7 +89,7 @@ test('A/A through the CLI: interleaved repeats, one file set per run with its ve
   const summary = await readFile(join(resultsDir, 'summary_report.txt'), 'utf8');
   assert.match(summary, /batch 4: no clear difference \(±\d+%\): onnx#[12] \d+\.\d\dx the throughput of onnx#[12] \(95% interval/);
   assert.match(summary, /onnx#1 batch 4 repeat 1: [^\n]*thresholds (passed|FAILED)[^\n]*provider cpu/);
-  assert.match(summary, /onnx#2 batch 4 repeat 3: provider cpu, dtype \w+, GPU available no; load average [\d.]+, CPU busy \d+% \(ours \d+%, other processes \d+%\)/);
+  assert.match(summary, /onnx#2 batch 4 repeat 3: provider cpu, dtype \w+, GPU available no; providers [^;]*cpu in use; load average [\d.]+, CPU busy \d+% \(ours \d+%, other processes \d+%\)/);
   assert.match(summary, /Version: +report by EmbedBench [\d.]+; results written by EmbedBench [\d.]+/);
   const html = await readFile(join(resultsDir, 'report.html'), 'utf8');
   assert.doesNotMatch(html, /`/, 'no literal backticks in report.html');

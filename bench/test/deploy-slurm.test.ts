@@ -12,17 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commandExists, missingPrerequisite, mustRun, REPO_ROOT, runCommand, TINY_MODEL, waitFor } from './deploy-support.js';
+import { resultsIndexSchema, type ResultsIndex } from '../src/results/schemas.js';
 
 const SCRIPTS = ['submit.sbatch', 'array.sbatch', 'merge.sbatch', 'smoke.sbatch'];
 /** What this 2-core node can give, instead of the scripts' GPU, 8 CPUs and 32 GB. */
 const LOCAL_RESOURCES = ['--gres=none', '--mem=3G', '--cpus-per-task=1', '--time=00:10:00'];
 const BATCH_SIZES = [2, 4];
 const BACKENDS = ['transformers', 'onnx'];
-
-interface ResultsIndex {
-  settings: { backends: string[]; batchSizes: number[] };
-  runs: Array<{ backend: string; batchSize: number; status: string; stressFile?: string; error?: string }>;
-}
 
 async function slurmMissing(): Promise<string | undefined> {
   if (!(await commandExists('sbatch'))) return 'Slurm (sbatch) is not installed';
@@ -45,7 +41,7 @@ function jobEnv(workDir: string): NodeJS.ProcessEnv {
     BENCH_BACKENDS: BACKENDS.join(' '),
     BENCH_BATCH_SIZES: BATCH_SIZES.join(' '),
     BENCH_MAX_CONCURRENT_REQUESTS: '2',
-    BENCH_COMPARE_ARGS: '--duration-seconds 3 --warmup 0 --driver builtin',
+    BENCH_COMPARE_ARGS: '--duration-seconds 3 --warmup 0 --repeats 1 --driver builtin',
     BENCH_STARTUP_TIMEOUT: '120',
   };
   delete env.NODE_TEST_CONTEXT;
@@ -53,7 +49,7 @@ function jobEnv(workDir: string): NodeJS.ProcessEnv {
 }
 
 async function readIndex(dir: string): Promise<ResultsIndex> {
-  return JSON.parse(await readFile(join(dir, 'results_index.json'), 'utf8')) as ResultsIndex;
+  return resultsIndexSchema.parse(JSON.parse(await readFile(join(dir, 'results_index.json'), 'utf8')));
 }
 
 function assertAllCompleted(index: ResultsIndex, expected: number): void {
@@ -151,7 +147,7 @@ test('the job array runs each backend x batch size as its own job; an afterany j
     }
     const merged = await readIndex(resultsDir);
     assertAllCompleted(merged, tasks.length);
-    assert.deepEqual(merged.settings.backends, BACKENDS);
+    assert.deepEqual(merged.settings.variants.map((variant) => variant.label), BACKENDS);
     assert.deepEqual(merged.settings.batchSizes, BATCH_SIZES);
     for (const run of merged.runs) assert.ok(run.stressFile?.startsWith('tasks/') && existsSync(join(resultsDir, run.stressFile)), `${run.stressFile}`);
     const summary = await readFile(join(resultsDir, 'summary_report.txt'), 'utf8');

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onnx, type OnnxTypes } from '../src/model/onnx/proto.js';
+import { SeededRandom } from '../src/text/random.js';
 
 /**
  * A small masked-LM encoder as some Hub ONNX exports of ModernBERT-base look: the only output is
@@ -33,7 +34,9 @@ export const FINAL_NORM_TENSOR = '/model/final_norm/LayerNormalization_output_0'
 /** Writes `<dir>/<fileName>` (and its external data file when asked) and returns the written file names. */
 export async function writeLogitsModel(dir: string, fileName: string, options: LogitsModelOptions): Promise<string[]> {
   const { hiddenSize: h, vocabSize: v } = options;
-  const random = seededRandom(7);
+  // Deterministic weights, so failures reproduce.
+  const generator = new SeededRandom(7);
+  const random = () => generator.next();
   const nodes: OnnxTypes.INodeProto[] = [];
   const initializers: OnnxTypes.ITensorProto[] = [];
   const external: Buffer[] = [];
@@ -141,18 +144,6 @@ export async function writeLogitsModel(dir: string, fileName: string, options: L
   if (external.length === 0) return [fileName];
   await writeFile(join(dir, `${fileName}_data`), Buffer.concat(external));
   return [fileName, `${fileName}_data`];
-}
-
-/** mulberry32: deterministic weights so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Runs the model on onnxruntime-node (CPU) and returns every output as float32 values. */

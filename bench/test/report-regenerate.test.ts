@@ -116,7 +116,7 @@ async function writeResults(dir: string, options: { onnxEmbeddingsWrong: boolean
         continue;
       }
       const rps = baseRps * REPEAT_FACTORS[repeat - 1]!;
-      const samples = latencies(1000 / rps, Math.round(rps * 10), repeat * 100 + batchSize);
+      const samples = latencies(1000 / rps, Math.round(rps * 10), repeat * 89 + batchSize);
       pooled.set(`${backend}|${batchSize}`, [...(pooled.get(`${backend}|${batchSize}`) ?? []), ...samples]);
       const thresholdFails = backend === 'transformers' && batchSize === 64 && repeat === 2;
       await writeJsonAtomic(join(dir, `stress_${name}.json`), loadResult(backend, batchSize, rps, samples, 1, thresholdFails ? 100 : 100_000));

@@ -51,6 +51,7 @@ before(async () => {
   const background = (name: string, command: string) => `setsid ${command} >/dev/null 2>&1 </dev/null & echo $! > "$PID_DIR/${name}"`;
   await script(join(checkout, 'scripts/setup-prometheus.sh'), background('prometheus', 'sleep 600'));
   await script(join(checkout, 'scripts/setup-chromium.sh'), 'true');
+  await script(join(checkout, 'scripts/setup-lavapipe.sh'), 'true');
   await script(join(checkout, 'scripts/setup-slurm.sh'), background('munged', 'env -u EMBEDBENCH_TEST_RUN "$FAKE_BIN/munged" 600'));
   await script(join(checkout, 'scripts/setup-images.sh'), 'true');
   await script(join(fakeBin, 'npm'), `case "$1" in ci) ;; test) ${background('test-leftover', 'sleep 600')}; echo "1 test failed"; exit 1 ;; esac`);

@@ -13,14 +13,9 @@
  * same work; the onnx (auto) and transformers embeddings of every passage are compared by cosine.
  * Prints the figures and the targets; it is a measurement, not a test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { readModelConfig } from '@embedbench/backends/model-files';
 import { padBatch } from '@embedbench/backends/onnx/tensors';
 import type { BatchingConfig } from '@embedbench/core/config';
@@ -32,10 +27,19 @@ import { TextTokenizer } from '@embedbench/core/tokenization';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { PassageGenerator } from '../text/passages.js';
+import {
+  DEFAULT_MODEL,
+  DEFAULT_MODEL_HELP,
+  memoryMiB,
+  percentile,
+  pollHealth,
+  positiveOption,
+  servableModelDir,
+  startServer,
+  stopServer,
+  waitHealthy,
+} from './service-process.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
-const SERVER_START_TIMEOUT_MS = 300_000;
-const SERVER_STOP_TIMEOUT_MS = 60_000;
 const TARGETS = { serverEfficiency: 0.95, onnxOverTransformers: 2.0, parityCosine: 0.99, healthP99Ms: 50 } as const;
 /** onnx model files by the dtype /info reports. */
 const ONNX_FILES: Record<string, string> = { fp32: 'onnx/model.onnx', fp16: 'onnx/model_fp16.onnx', q8: 'onnx/model_quantized.onnx' };
@@ -97,7 +101,7 @@ function parseSettings(argv: string[]): Settings {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string', default: 'models/modernbert-base-synthetic' },
+      model: { type: 'string', default: DEFAULT_MODEL },
       clients: { type: 'string', default: '8' },
       'batch-size': { type: 'string', default: '32' },
       'requests-per-client': { type: 'string', default: '1' },
@@ -110,27 +114,17 @@ function parseSettings(argv: string[]): Settings {
     process.stdout.write(
       'Usage: npm run bench:serve -- [--model DIR] [--clients 8] [--batch-size 32] [--requests-per-client 1]\n' +
         '                             [--seed 1] [--health-interval-ms 100]\n' +
-        'Default model: models/modernbert-base-synthetic (make it with\n' +
-        '  node bench/dist/src/cli.js model synth --arch modernbert --size base --out models/modernbert-base-synthetic)\n',
+        DEFAULT_MODEL_HELP,
     );
     process.exit(0);
   }
-  const positive = (name: string, text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
-    return value;
-  };
-  const modelDir = resolve(values.model);
-  if (!existsSync(join(modelDir, 'onnx', 'model.onnx'))) {
-    throw new Error(`${modelDir} has no onnx/model.onnx; synthesize it first (see --help)`);
-  }
   return {
-    modelDir,
-    clients: positive('clients', values.clients),
-    batchSize: positive('batch-size', values['batch-size']),
-    requestsPerClient: positive('requests-per-client', values['requests-per-client']),
-    seed: positive('seed', values.seed),
-    healthIntervalMs: positive('health-interval-ms', values['health-interval-ms']),
+    modelDir: servableModelDir(values.model),
+    clients: positiveOption('clients', values.clients),
+    batchSize: positiveOption('batch-size', values['batch-size']),
+    requestsPerClient: positiveOption('requests-per-client', values['requests-per-client']),
+    seed: positiveOption('seed', values.seed),
+    healthIntervalMs: positiveOption('health-interval-ms', values['health-interval-ms']),
   };
 }
 
@@ -198,57 +192,6 @@ async function measureRawSessionRun(modelDir: string, dtype: string, batches: st
   return { embeddingsPerSecond: batches.flat().length / seconds, batching: counters };
 }
 
-/** Servers still running; killed if the benchmark exits early so none is left behind. */
-const liveServers = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of liveServers) child.kill('SIGKILL');
-});
-
-async function startServer(backend: string, modelDir: string, extraArgs: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--backend', backend, '--model', modelDir, '--port', '0', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  liveServers.add(child);
-  child.once('exit', () => liveServers.delete(child));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${backend} server did not report its URL`)), SERVER_START_TIMEOUT_MS);
-    child.once('exit', (code) => reject(new Error(`${backend} server exited with code ${code} before listening`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { url?: unknown; level?: number; msg?: string };
-        if (typeof entry.url === 'string') {
-          clearTimeout(timer);
-          resolveUrl(entry.url);
-        } else if ((entry.level ?? 0) >= 40) process.stderr.write(`[${backend}] ${entry.msg}\n`);
-      } catch {
-        process.stderr.write(`[${backend}] ${line}\n`);
-      }
-    });
-  });
-  return { child, url };
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitHealthy(pool: Pool, backend: string): Promise<void> {
-  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const response = await pool.request({ path: '/health', method: 'GET' }).catch(() => undefined);
-    const status = response?.statusCode;
-    await response?.body.dump();
-    if (status === 200) return;
-    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
-  }
-  throw new Error(`${backend} server did not become healthy within ${SERVER_START_TIMEOUT_MS / 1000} s`);
-}
-
 /** Statuses after which the request was not served and may be sent again (RFC 9110). */
 const RETRYABLE_STATUSES = new Set([408, 429, 503]);
 const MAX_ATTEMPTS = 20;
@@ -274,40 +217,6 @@ async function embed(pool: Pool, texts: string[]): Promise<{ embeddings: number[
       throw new Error(`POST /embed answered ${response.statusCode} (attempt ${attempt}): ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
     }
   }
-}
-
-export interface HealthPolls {
-  /** Response times of the polls answered 200, in ms. */
-  latencies: number[];
-  failures: number;
-}
-
-/** Starts polling /health in a worker thread; stop() resolves with what it saw. */
-function pollHealth(url: string, intervalMs: number): { stop(): Promise<HealthPolls> } {
-  const worker = new Worker(new URL('./health-poller.js', import.meta.url), { workerData: { url, intervalMs } });
-  const latencies = new Promise<HealthPolls>((resolveLatencies, reject) => {
-    worker.once('message', resolveLatencies);
-    worker.once('error', reject);
-  });
-  latencies.catch(() => {});
-  return {
-    stop: () => {
-      worker.postMessage('stop');
-      return latencies;
-    },
-  };
-}
-
-function percentile(values: number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? NaN;
-}
-
-/** Peak resident set size of a live process (Linux VmHWM), in MiB. */
-function peakRssMiB(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
 }
 
 async function measureService(backend: string, extraArgs: string[], settings: Settings, batches: string[][]): Promise<ServiceFigures> {
@@ -347,7 +256,7 @@ async function measureService(backend: string, extraArgs: string[], settings: Se
       healthFailures: healthPolls.failures,
       eventLoopDelayP99Ms: eventLoopDelay.p99,
       eventLoopDelayMaxMs: eventLoopDelay.max,
-      peakRssMiB: peakRssMiB(child.pid!),
+      peakRssMiB: memoryMiB(child.pid!, 'VmHWM'),
       info,
       embeddings,
       batching: { batches: batchesAfter.batches - batchesBefore.batches, paddedTokens: batchesAfter.paddedTokens - batchesBefore.paddedTokens },

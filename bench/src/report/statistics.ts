@@ -6,19 +6,14 @@
  * repeat and would call a winner in about one A/A comparison out of ten; the t quantile keeps the
  * small-sample uncertainty in the interval.
  */
+import { SeededRandom } from '../text/random.js';
 
 export const BOOTSTRAP_ROUNDS = 2000;
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
+/** A seeded generator uniform in [0, 1), so a report rebuilt from the same JSON is identical. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** A stable seed from a text (FNV-1a), so each cell of a report draws its own reproducible resamples. */

@@ -68,7 +68,7 @@ for (const [backendName, minimumCosine] of [['onnx', 0.999], ['transformers', 0.
       assert.equal(byProvider.webgpu?.status, 'in use');
       assert.match(byProvider.webgpu?.reason ?? '', /software Vulkan driver/);
       if (backendName === 'onnx') {
-        assert.deepEqual([byProvider.tensorrt?.status, byProvider.cuda?.status, byProvider.cpu?.status], ['skipped', 'skipped', 'skipped']);
+        assert.deepEqual([byProvider.tensorrt?.status, byProvider.cuda?.status, byProvider.cpu?.status], ['unavailable', 'unavailable', 'skipped']);
         assert.equal(byProvider.cpu?.reason, '--device webgpu');
       }
     });

@@ -13,8 +13,10 @@ describe('parseServeConfig', () => {
     assert.equal(onnx.maxInputTokens, 512);
     assert.equal(onnx.maxBatchMemoryBytes, undefined, 'unset: the service derives it from the token budget');
     assert.equal(parseServeConfig({ backend: 'onnx', model: 'm', 'max-batch-memory': '512mb' }, {}).maxBatchMemoryBytes, 512 * 1024 * 1024);
-    assert.deepEqual(onnx.executionProviders, ['tensorrt', 'cuda', 'cpu']);
+    assert.deepEqual(onnx.executionProviders, ['tensorrt', 'cuda', 'webgpu', 'cpu']);
     assert.equal(onnx.batching.enabled, true);
+    assert.equal(onnx.batching.maxBatchTokens, undefined, "unset: the backend's budget for its device");
+    assert.equal(onnx.batching.maxBatchRequests, undefined, "unset: the backend's row limit for its device");
     assert.equal(parseServeConfig({ backend: 'transformers', model: 'm' }, {}).port, 8000);
   });
 

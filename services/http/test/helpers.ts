@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '@embedbench/backends/registry';
+import { backendOptions } from '@embedbench/backends/test/support';
 import type { Backend, BackendInfo, BackendLimits, BackendName, BackendOptions, TokenizedBatch } from '@embedbench/core/backend';
 import type { BatchingConfig } from '@embedbench/core/config';
 import type { ServiceMetrics } from '@embedbench/core/metrics';
@@ -57,18 +58,7 @@ export interface TestServer {
 export const testBatching: BatchingConfig = { enabled: true, maxBatchTokens: 16384, maxBatchRequests: 64, maxQueue: 8 };
 
 /** The tiny ModernBERT on the CPU, one worker, one thread. */
-export const tinyBackendOptions: BackendOptions = {
-  modelDir: TINY_MODERNBERT,
-  modelId: 'modernbert-tiny',
-  dtype: 'fp32',
-  device: 'cpu',
-  executionProviders: ['cpu'],
-  intraOpThreads: 1,
-  interOpThreads: 1,
-  workers: 1,
-  int8MinCosine: 0.99,
-  logger: silentLogger,
-};
+export const tinyBackendOptions: BackendOptions = backendOptions(TINY_MODERNBERT, { modelId: 'modernbert-tiny', logger: silentLogger });
 
 export function createRealBackend(name: BackendName): Promise<Backend> {
   return createBackend(name, tinyBackendOptions);

@@ -40,8 +40,8 @@ export function planProviders<P extends ExecutionProvider>(order: readonly P[], 
   const explicitlyWebgpu = device === 'webgpu' || (order.length === 1 && order[0] === 'webgpu');
   for (const provider of order) {
     const probe = probes.find((entry) => entry.provider === provider);
-    if (!allowedOn(device, provider)) excluded.push({ provider, status: 'skipped', reason: `--device ${device}` });
-    else if (probe === undefined || !probe.available) excluded.push({ provider, status: 'unavailable', reason: probe?.detail ?? 'not probed' });
+    if (probe === undefined || !probe.available) excluded.push({ provider, status: 'unavailable', reason: probe?.detail ?? 'not probed' });
+    else if (!allowedOn(device, provider)) excluded.push({ provider, status: 'skipped', reason: `--device ${device}` });
     else if (provider === 'webgpu' && !probe.gpu && !explicitlyWebgpu) {
       excluded.push({ provider, status: 'skipped', reason: `${probe.detail}; ask for it with --device webgpu` });
     } else candidates.push(provider);
