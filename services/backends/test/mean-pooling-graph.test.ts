@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { defaultOpsetVersion, MEAN_POOLED_OUTPUT, withMeanPoolingOutput } from '../src/onnx/mean-pooling-graph.js';
+import { defaultOpsetVersion, MEAN_POOLED_OUTPUT, readModelWithMeanPooling, withMeanPoolingOutput } from '../src/onnx/mean-pooling-graph.js';
 import { padBatch } from '../src/onnx/tensors.js';
 import { testModelDir, tokenize, VARIED_TEXTS } from './support.js';
 
@@ -77,6 +77,11 @@ describe('mean pooling added to the model graph', () => {
     const outputs = await session.run({ hidden_in: new Tensor('float32', hidden, [2, 2, 2]), attention_mask: new Tensor('int64', mask, [2, 2]) });
     assert.deepEqual([...(outputs[MEAN_POOLED_OUTPUT]!.data as Float32Array)], [2, 3, 10, 20]);
     await session.release();
+  });
+
+  it('reads a model file with its pooling appended, byte for byte what withMeanPoolingOutput makes', async () => {
+    const file = join(testModelDir('bert'), 'onnx', 'model.onnx');
+    assert.deepEqual(await readModelWithMeanPooling(file), new Uint8Array(withMeanPoolingOutput(await readFile(file))));
   });
 
   it('refuses bytes that are not an ONNX model', () => {

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -6,6 +7,8 @@ const { onnx } = onnxProto;
 export const MEAN_POOLED_OUTPUT = 'mean_pooled';
 
 const MODEL_OPSET_IMPORT_FIELD = 8;
+/** Room reserved after a model's bytes for the pooling fragment (which encodes to well under 1 KiB). */
+const FRAGMENT_ROOM_BYTES = 4096;
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LENGTH_DELIMITED = 2;
@@ -18,8 +21,39 @@ const WIRE_FIXED32 = 5;
  * message field that appears twice, concatenating repeated fields, so the pooling nodes are
  * appended as a second `graph` field instead of decoding and re-encoding the whole model.
  */
-export function withMeanPoolingOutput(model: Uint8Array, hiddenOutput = 'last_hidden_state', maskInput = 'attention_mask'): Uint8Array {
-  const axesAsInputs = defaultOpsetVersion(model) >= 13;
+export function withMeanPoolingOutput(model: Uint8Array): Uint8Array {
+  const fragment = meanPoolingFragment(defaultOpsetVersion(model));
+  const merged = new Uint8Array(model.length + fragment.length);
+  merged.set(model);
+  merged.set(fragment, model.length);
+  return merged;
+}
+
+/**
+ * A model file read with its mean pooling appended, in one buffer: a model of several hundred MB
+ * is held once, not read and then copied.
+ */
+export async function readModelWithMeanPooling(modelFile: string): Promise<Uint8Array> {
+  const file = await open(modelFile, 'r');
+  try {
+    const { size } = await file.stat();
+    const buffer = new Uint8Array(size + FRAGMENT_ROOM_BYTES);
+    for (let offset = 0; offset < size; ) {
+      const { bytesRead } = await file.read(buffer, offset, size - offset, offset);
+      if (bytesRead === 0) throw new Error(`${modelFile} ended after ${offset} of ${size} bytes`);
+      offset += bytesRead;
+    }
+    const fragment = meanPoolingFragment(defaultOpsetVersion(buffer.subarray(0, size)));
+    buffer.set(fragment, size);
+    return buffer.subarray(0, size + fragment.length);
+  } finally {
+    await file.close();
+  }
+}
+
+/** The second `graph` field: the pooling nodes, their constants and the new output. */
+function meanPoolingFragment(opsetVersion: number, hiddenOutput = 'last_hidden_state', maskInput = 'attention_mask'): Uint8Array {
+  const axesAsInputs = opsetVersion >= 13;
   const axes = (name: string, value: number) => ({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [1], int64Data: [value] });
   const reduceSum = (input: string, output: string, keepdims: number) =>
     axesAsInputs
@@ -47,10 +81,8 @@ export function withMeanPoolingOutput(model: Uint8Array, hiddenOutput = 'last_hi
       ],
     },
   }).finish();
-  const merged = new Uint8Array(model.length + fragment.length);
-  merged.set(model);
-  merged.set(fragment, model.length);
-  return merged;
+  if (fragment.length > FRAGMENT_ROOM_BYTES) throw new Error(`the mean pooling fragment is ${fragment.length} bytes, more than ${FRAGMENT_ROOM_BYTES}`);
+  return fragment;
 }
 
 function intAttribute(name: string, value: number) {

@@ -12,7 +12,7 @@ import { arch, cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { env, InferenceSession } from 'onnxruntime-node';
 import type { Logger } from 'pino';
-import { MEAN_POOLED_OUTPUT, withMeanPoolingOutput } from './mean-pooling-graph.js';
+import { MEAN_POOLED_OUTPUT, readModelWithMeanPooling } from './mean-pooling-graph.js';
 import type { ProviderAttempt } from './messages.js';
 import { modelCacheDir, modelFileStamp, shortHash, temporaryPathFor } from './model-cache.js';
 
@@ -39,11 +39,6 @@ export async function withOptimizedGraphCache(attempt: ProviderAttempt, logger: 
   return { ...attempt, optimizedModelFile: join(folder, `${cachePrefix(attempt)}${key}.onnx`) };
 }
 
-/** The model file with its mean pooling added to the graph (mean-pooling-graph.ts). */
-async function readModelWithPooling(modelFile: string): Promise<Uint8Array> {
-  return withMeanPoolingOutput(await readFile(modelFile));
-}
-
 /**
  * Opens a session at optimization level 'all' on the model with its mean pooling, from the cached
  * optimized graph when there is one;
@@ -55,7 +50,7 @@ export async function createOptimizedSession(
 ): Promise<{ session: InferenceSession; optimizedGraph: OptimizedGraphUse }> {
   const cached = attempt.optimizedModelFile;
   if (cached === undefined) {
-    const session = await InferenceSession.create(await readModelWithPooling(attempt.modelFile), { ...options, graphOptimizationLevel: 'all' });
+    const session = await InferenceSession.create(await readModelWithMeanPooling(attempt.modelFile), { ...options, graphOptimizationLevel: 'all' });
     return { session, optimizedGraph: 'optimized, not cached' };
   }
   if (existsSync(cached)) {
@@ -67,7 +62,7 @@ export async function createOptimizedSession(
     }
   }
   const temporary = temporaryPathFor(cached);
-  const session = await InferenceSession.create(await readModelWithPooling(attempt.modelFile), {
+  const session = await InferenceSession.create(await readModelWithMeanPooling(attempt.modelFile), {
     ...options,
     graphOptimizationLevel: 'all',
     optimizedModelFilePath: temporary,
