@@ -6,7 +6,7 @@
 //   node slurm/merge-results.mjs --results-dir DIR --backends "transformers onnx" --batch-sizes "16 32 64"
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readResultsIndex, writeResultsIndex, RESULTS_INDEX_FILE } from 'embedbench/results/index-file';
+import { readResultsIndex, writeResultsIndex, RESULTS_INDEX_FILE } from 'embedbench/result-files/index-file';
 
 function fail(message) {
   process.stderr.write(`merge-results: ${message}\n`);

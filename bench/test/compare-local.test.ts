@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runComparison } from '../src/compare/orchestrator.js';
-import { gpuFileSchema, loadResultSchema, resultsIndexSchema } from '../src/results/schemas.js';
+import { gpuFileSchema, loadResultSchema, resultsIndexSchema } from '../src/result-files/schemas.js';
 import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 import { assertNonTrivialPng } from './report-assertions.js';
 

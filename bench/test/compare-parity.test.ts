@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { compareParity } from '../src/compare/parity.js';
-import type { ParitySample } from '../src/results/schemas.js';
+import type { ParitySample } from '../src/result-files/schemas.js';
 
 const sample = (backend: string, pids: string[], embeddings: number[][]): ParitySample => ({ backend, capturedAt: '2026-01-01T00:00:00Z', pids, embeddings });
 

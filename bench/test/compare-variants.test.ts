@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runComparison } from '../src/compare/orchestrator.js';
 import { generateReport } from '../src/report/generate.js';
-import { gpuFileSchema, loadResultSchema, paritySampleSchema, resultsIndexSchema, timelineSchema } from '../src/results/schemas.js';
+import { gpuFileSchema, loadResultSchema, paritySampleSchema, resultsIndexSchema, timelineSchema } from '../src/result-files/schemas.js';
 import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 
 const execFileAsync = promisify(execFile);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { resultsIndexSchema } from '../src/results/schemas.js';
+import { resultsIndexSchema } from '../src/result-files/schemas.js';
 import { REPO_ROOT, TINY_MODEL, writeTestPassages, type TestPassages } from './compare-support.js';
 
 const execFileAsync = promisify(execFile);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commandExists, missingPrerequisite, mustRun, REPO_ROOT, runCommand, TINY_MODEL, waitFor } from './deploy-support.js';
-import { resultsIndexSchema, type ResultsIndex } from '../src/results/schemas.js';
+import { resultsIndexSchema, type ResultsIndex } from '../src/result-files/schemas.js';
 
 const SCRIPTS = ['submit.sbatch', 'array.sbatch', 'merge.sbatch', 'smoke.sbatch'];
 /** What this 2-core node can give, instead of the scripts' GPU, 8 CPUs and 32 GB. */

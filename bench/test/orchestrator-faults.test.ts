@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runComparison, type CompareContext } from '../src/compare/orchestrator.js';
 import { localRuntime, type LocalRuntimeOptions } from '../src/compare/runtimes/local.js';
-import { loadResultSchema, resultsIndexSchema } from '../src/results/schemas.js';
+import { loadResultSchema, resultsIndexSchema } from '../src/result-files/schemas.js';
 import { REPO_ROOT, TINY_MODEL, tinyModelContext, writeTestPassages, type TestPassages } from './compare-support.js';
 
 const execFileAsync = promisify(execFile);

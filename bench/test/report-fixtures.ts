@@ -1,7 +1,7 @@
 /** Result files as `embedbench compare` writes them, for the report tests. */
 import { latencyStats } from '@embedbench/loadtest/percentiles';
 import { LatencyRecorder } from '../src/load/histogram.js';
-import { loadResultSchema, type LoadResult } from '../src/results/schemas.js';
+import { loadResultSchema, type LoadResult } from '../src/result-files/schemas.js';
 
 /** A load result as the drivers write it (validated by the real schema below), its latencies from `samples`. */
 export function loadResult(backend: string, batchSize: number, requestsPerSecond: number, samples: readonly number[], successRate = 1, p99TargetMs = 100_000): LoadResult {

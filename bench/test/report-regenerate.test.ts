@@ -13,7 +13,7 @@ import { LatencyRecorder } from '../src/load/histogram.js';
 import { loadReportData } from '../src/report/dataset.js';
 import { generateReport } from '../src/report/generate.js';
 import { seededRandom } from '../src/report/statistics.js';
-import type { GpuRecording, HostUsage, ParitySample, ResultsIndex, ServiceInfo, Timeline } from '../src/results/schemas.js';
+import type { GpuRecording, HostUsage, ParitySample, ResultsIndex, ServiceInfo, Timeline } from '../src/result-files/schemas.js';
 import { assertNonTrivialPng, countPixelsNear } from './report-assertions.js';
 import { loadResult } from './report-fixtures.js';
 

@@ -13,7 +13,7 @@ import { writeJsonAtomic } from '../src/fs/atomic.js';
 import { loadReportData, verdicts } from '../src/report/dataset.js';
 import { meanInterval, ratioInterval, seededRandom } from '../src/report/statistics.js';
 import { verdictSentence } from '../src/report/summary.js';
-import type { ResultsIndex } from '../src/results/schemas.js';
+import type { ResultsIndex } from '../src/result-files/schemas.js';
 import { loadResult } from './report-fixtures.js';
 
 let workDir: string;

@@ -8,7 +8,7 @@ import type { Scenario } from '@embedbench/loadtest/parameters';
 import type { Passage } from '@embedbench/loadtest/passages';
 import { runLoad } from '../load/driver.js';
 import type { CompletedRequest } from '../load/driver.js';
-import { parseLoadResult, type LoadResult } from '../results/schemas.js';
+import { parseLoadResult, type LoadResult } from '../result-files/schemas.js';
 import { EMBEDBENCH_VERSION } from '../version.js';
 
 const execFileAsync = promisify(execFile);

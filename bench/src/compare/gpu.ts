@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { type GpuRecording, type GpuSample, type GpuSourceKind } from '../results/schemas.js';
+import { type GpuRecording, type GpuSample, type GpuSourceKind } from '../result-files/schemas.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { HostUsage } from '../results/schemas.js';
+import type { HostUsage } from '../result-files/schemas.js';
 
 /** Clock ticks since boot, summed over every CPU (the first line of /proc/stat). */
 interface CpuTicks {

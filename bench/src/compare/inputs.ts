@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parsePassagesJsonl, type Passage } from '@embedbench/loadtest/passages';
 import { SYNTHETIC_MARKER_KEY } from '../model/config.js';
 import { hubModelCacheDir } from '../model/fetch.js';
-import type { ResultsIndex } from '../results/schemas.js';
+import type { ResultsIndex } from '../result-files/schemas.js';
 import type { CompareSettings } from './options.js';
 
 const CLI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../cli.js');

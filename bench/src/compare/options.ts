@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SCENARIOS } from '@embedbench/loadtest/parameters';
 import { DEFAULT_PARITY_THRESHOLD } from './parity.js';
-import type { Variant } from '../results/schemas.js';
+import type { Variant } from '../result-files/schemas.js';
 import { RUNTIME_NAMES } from './runtimes/types.js';
 import { parseVariants, VariantError } from './variants.js';
 

@@ -1,7 +1,7 @@
 import { cosineSimilarity } from '@embedbench/loadtest/contract';
 import { request } from 'undici';
 import { z } from 'zod';
-import type { ParitySample } from '../results/schemas.js';
+import type { ParitySample } from '../result-files/schemas.js';
 import { EMBEDBENCH_VERSION } from '../version.js';
 
 export const DEFAULT_PARITY_THRESHOLD = 0.99;

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { z } from 'zod';
-import { serviceInfoSchema, type ServiceInfo } from '../results/schemas.js';
+import { serviceInfoSchema, type ServiceInfo } from '../result-files/schemas.js';
 
 const infoResponseSchema = z.object({
   execution_provider: z.string().nullable().optional(),

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CompletedRequest } from '../load/driver.js';
 import { LatencyRecorder } from '../load/histogram.js';
-import type { TimeWindow } from '../results/schemas.js';
+import type { TimeWindow } from '../result-files/schemas.js';
 
 /** About 60 windows per run (at least 0.1 s each): enough to see drift within a short run, few enough to keep the file small. */
 export function windowSecondsFor(durationSeconds: number): number {

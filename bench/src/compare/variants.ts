@@ -1,5 +1,5 @@
 import { BACKEND_NAMES, ConfigError, parseServeConfig, SERVE_FLAGS, type ServeFlag } from '@embedbench/http/main';
-import type { Variant } from '../results/schemas.js';
+import type { Variant } from '../result-files/schemas.js';
 
 /** Serve flags that compare sets for every run itself, or that would stop its load from being served. */
 const MANAGED_FLAGS: readonly ServeFlag[] = ['backend', 'model', 'model-id', 'port', 'host', 'api-key', 'auth-exempt'];

@@ -1,6 +1,6 @@
 import { decodeFromCompressedBase64, encodeIntoCompressedBase64, Int32Histogram, type JsHistogram } from 'hdr-histogram-js';
 import type { LatencyDistribution } from '@embedbench/loadtest/percentiles';
-import type { EncodedLatencies } from '../results/schemas.js';
+import type { EncodedLatencies } from '../result-files/schemas.js';
 
 /**
  * Latencies in an HDR histogram (hdr-histogram-js, pure-JS build), in integer microseconds with 5

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { latencyStats, type LatencyStats } from '@embedbench/loadtest/percentiles';
 import { compareParity, type ParityComparison } from '../compare/parity.js';
 import { LatencyRecorder } from '../load/histogram.js';
-import { readResultsIndex, RESULTS_INDEX_FILE } from '../results/index-file.js';
+import { readResultsIndex, RESULTS_INDEX_FILE } from '../result-files/index-file.js';
 import {
   gpuFileSchema,
   loadResultSchema,
@@ -17,7 +17,7 @@ import {
   type RunEntry,
   type Timeline,
   type Variant,
-} from '../results/schemas.js';
+} from '../result-files/schemas.js';
 import { judgeStability, type StabilityVerdict } from './stability.js';
 import { mean, meanInterval, median, ratioInterval, seededRandom, seedFrom, separate, type Interval, type RatioEstimate } from './statistics.js';
 

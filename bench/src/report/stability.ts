@@ -1,4 +1,4 @@
-import type { HostUsage, Timeline, TimeWindow } from '../results/schemas.js';
+import type { HostUsage, Timeline, TimeWindow } from '../result-files/schemas.js';
 import { mean } from './statistics.js';
 
 /** A window group (and so a third of the run) needs this many requests for its throughput to mean something. */
