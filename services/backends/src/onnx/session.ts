@@ -37,7 +37,9 @@ export async function openSessionWithFallback(setup: WorkerSetup): Promise<Opene
         // ModernBERT-base, bounded by the batch memory budget); without it glibc kept +779 MiB. The arena
         // cannot be shrunk after a run: onnxruntime-node 1.30 ignores run-option config entries.
         // Providers are probed before they are tried, so what onnxruntime says here is about this model.
-        logSeverityLevel: 2,
+        // On a GPU provider it warns, every time, that it placed the shape operators on the CPU, which
+        // it does on purpose; only its errors are worth printing there.
+        logSeverityLevel: attempt.provider === 'cpu' ? 2 : 3,
       });
       return { session, attempt, optimizedGraph, skipped };
     } catch (error) {
