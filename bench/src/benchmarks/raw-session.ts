@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { lengthBuckets, padBatch } from '@embedbench/backends/onnx/tensors';
+import { lengthBuckets, padBatch } from '@embedbench/backends/padding';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import { parsePassagesJsonl } from '@embedbench/loadtest/passages';
 import ort from 'onnxruntime-node';

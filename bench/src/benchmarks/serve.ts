@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readModelConfig } from '@embedbench/backends/model-files';
-import { padBatch } from '@embedbench/backends/onnx/tensors';
+import { padBatch } from '@embedbench/backends/padding';
 import type { BatchingConfig } from '@embedbench/core/config';
 import { batchActivationBytes, readModelDimensions } from '@embedbench/core/memory';
 import { ServiceMetrics } from '@embedbench/core/metrics';
@@ -181,9 +181,9 @@ async function measureRawSessionRun(modelDir: string, dtype: string, batches: st
     activationBytes: (rows: number, longest: number) => batchActivationBytes(dims, rows, longest),
   };
   const queue = new BatchQueue(backend, batching, memory, 1, new ServiceMetrics('raw'));
-  const requests = batches.map((texts) => ({ texts, inputIds: tokenizer.encode(texts, true).inputIds }));
-  const enqueue = (request: { texts: string[]; inputIds: Int32Array[] }) => queue.enqueue({ ...request, timings: { queueMs: 0, inferenceMs: 0 } });
-  await enqueue({ texts: batches[0]!.slice(0, 4), inputIds: requests[0]!.inputIds.slice(0, 4) });
+  const requests = batches.map((texts) => ({ inputIds: tokenizer.encode(texts, true).inputIds }));
+  const enqueue = (request: { inputIds: Int32Array[] }) => queue.enqueue({ ...request, timings: { queueMs: 0, inferenceMs: 0 } });
+  await enqueue({ inputIds: requests[0]!.inputIds.slice(0, 4) });
   Object.assign(counters, { batches: 0, paddedTokens: 0 });
   const started = performance.now();
   await Promise.all(requests.map(enqueue));

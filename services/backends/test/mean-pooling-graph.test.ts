@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { defaultOpsetVersion, MEAN_POOLED_OUTPUT, readModelWithMeanPooling, withMeanPoolingOutput } from '../src/onnx/mean-pooling-graph.js';
-import { padBatch } from '../src/onnx/tensors.js';
+import { padBatch } from '../src/padding.js';
 import { testModelDir, tokenize, VARIED_TEXTS } from './support.js';
 
 const { onnx } = onnxProto;

@@ -110,7 +110,7 @@ describe('onnx optimized graph cache', () => {
     try {
       await backend.start(TEST_LIMITS);
       const inputIds = await tokenize(model.dir, VARIED_TEXTS);
-      const rows = await backend.embed({ texts: VARIED_TEXTS, inputIds });
+      const rows = await backend.embed({ inputIds });
       return { optimizedGraph: readyEntry(entries).optimizedGraph, rows };
     } finally {
       await backend.close();

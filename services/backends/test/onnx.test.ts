@@ -34,15 +34,15 @@ for (const arch of ['modernbert', 'bert'] as const) {
 
     it('returns one row of hidden_size per input, in order, for varied lengths', async () => {
       const inputIds = await tokenize(modelDir, VARIED_TEXTS);
-      const rows = await backend.embed({ texts: VARIED_TEXTS, inputIds });
+      const rows = await backend.embed({ inputIds });
       assert.equal(rows.length, VARIED_TEXTS.length);
       for (const row of rows) assertEmbeddingRow(row, HIDDEN_SIZE);
     });
 
     it('gives each of many concurrent single-text batches its own row, equal to its row in one padded batch', async () => {
       const inputIds = await tokenize(modelDir, VARIED_TEXTS);
-      const batched = await backend.embed({ texts: VARIED_TEXTS, inputIds });
-      const singles = await Promise.all(inputIds.map((ids, i) => backend.embed({ texts: [VARIED_TEXTS[i]!], inputIds: [ids] })));
+      const batched = await backend.embed({ inputIds });
+      const singles = await Promise.all(inputIds.map((ids) => backend.embed({ inputIds: [ids] })));
       singles.forEach(([row], i) => assert.ok(cosineSimilarity(row!, batched[i]!) > 0.9999, `row ${i} differs when batched`));
     });
   });
@@ -88,14 +88,14 @@ describe('onnx worker crash', () => {
     try {
       const inputIds = await tokenize(modelDir, ['first', 'second']);
       crashWorkersOnNextBatch();
-      await assert.rejects(backend.embed({ texts: ['first', 'second'], inputIds }), (error: Error) => error instanceof WorkerCrashedError && /exited with code 70/.test(error.message));
+      await assert.rejects(backend.embed({ inputIds }), (error: Error) => error instanceof WorkerCrashedError && /exited with code 70/.test(error.message));
       assert.equal(backend.health().healthy, false);
       assert.match(backend.health().reason ?? '', /restarting/);
       for (let waited = 0; !backend.health().healthy; waited += 50) {
         assert.ok(waited < 30_000, 'the worker was not restarted within 30 s');
         await sleep(50);
       }
-      const rows = await backend.embed({ texts: ['first', 'second'], inputIds });
+      const rows = await backend.embed({ inputIds });
       for (const row of rows) assertEmbeddingRow(row, HIDDEN_SIZE);
       assert.ok(entries.some((entry) => entry.msg === 'onnx inference worker restarted'));
     } finally {

@@ -23,7 +23,7 @@ for (const arch of ['modernbert', 'bert'] as const) {
 
     async function compare(texts: readonly string[], maxInputTokens?: number): Promise<void> {
       const inputIds = await tokenize(modelDir, texts, maxInputTokens);
-      const [fromOnnx, fromTransformers] = await Promise.all([onnx.embed({ texts, inputIds }), transformers.embed({ texts, inputIds })]);
+      const [fromOnnx, fromTransformers] = await Promise.all([onnx.embed({ inputIds }), transformers.embed({ inputIds })]);
       assert.equal(fromOnnx.length, texts.length);
       assert.equal(fromTransformers.length, texts.length);
       texts.forEach((text, i) => {

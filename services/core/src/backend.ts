@@ -43,8 +43,6 @@ export interface BackendOptions {
 
 /** One batch cut by the queue: rows are already tokenized and truncated, sorted by length. */
 export interface TokenizedBatch {
-  /** The raw texts, for backends whose own API takes text (the transformers pipeline). */
-  readonly texts: readonly string[];
   /** Token ids per row, special tokens included, no padding. */
   readonly inputIds: readonly Int32Array[];
 }

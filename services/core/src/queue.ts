@@ -24,7 +24,6 @@ export interface PhaseTimings {
 }
 
 export interface QueuedRequest {
-  readonly texts: readonly string[];
   readonly inputIds: readonly Int32Array[];
   /** Aborted when the client goes away: rows not yet sent to the backend are dropped. */
   readonly signal?: AbortSignal | undefined;
@@ -226,10 +225,7 @@ export class BatchQueue {
     const longest = rows[rows.length - 1]!.length;
     this.metrics.batchSize.observe(rows.length);
     this.metrics.batchTokens.observe(rows.length * longest);
-    const batch = {
-      texts: rows.map((row) => row.owner.request.texts[row.index]!),
-      inputIds: rows.map((row) => row.owner.request.inputIds[row.index]!),
-    };
+    const batch = { inputIds: rows.map((row) => row.owner.request.inputIds[row.index]!) };
     const startedAt = performance.now();
     let outcome: Promise<Float32Array[]>;
     try {

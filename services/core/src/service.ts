@@ -139,7 +139,6 @@ export class EmbeddingService {
       this.recordBatchOutcome(error),
     );
     const [probe] = await this.queue.enqueue({
-      texts: ['warm-up'],
       inputIds: this.tokenizer.encode(['warm-up'], true).inputIds,
       timings: { queueMs: 0, inferenceMs: 0 },
     });
@@ -196,7 +195,6 @@ export class EmbeddingService {
       timings.tokenizationMs = performance.now() - tokenizationStart;
       this.metrics.tokenizationDuration.observe(timings.tokenizationMs / 1000);
       const embeddings = await queue.enqueue({
-        texts: request.texts,
         inputIds: tokenized.inputIds,
         signal: request.signal,
         timings,

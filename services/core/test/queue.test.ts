@@ -55,7 +55,7 @@ function row(id: number, length: number): Int32Array {
 }
 
 function request(rows: Int32Array[], signal?: AbortSignal): QueuedRequest {
-  return { texts: rows.map((ids) => `text ${ids[0]}`), inputIds: rows, signal, timings: { queueMs: 0, inferenceMs: 0 } };
+  return { inputIds: rows, signal, timings: { queueMs: 0, inferenceMs: 0 } };
 }
 
 function ids(batch: TokenizedBatch): number[] {

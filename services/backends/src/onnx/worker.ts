@@ -1,11 +1,11 @@
 /** One inference worker thread: owns an InferenceSession and runs batches one after another. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { batchRowLimit, batchTokenBudget } from '../providers/selection.js';
+import { bucketFor, lengthBuckets, padBatch, warmupShapes } from '../padding.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './messages.js';
 import { NoProviderLoadedError, openSessionWithFallback } from './session.js';
 import { MEAN_POOLED_OUTPUT } from './mean-pooling-graph.js';
-import { bucketFor, lengthBuckets, padBatch } from './tensors.js';
+
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
@@ -38,17 +38,10 @@ function checkInputs(session: InferenceSession): void {
   }
 }
 
-/**
- * WebGPU compiles shaders for the shapes it meets, which on a first request can take seconds. So
- * its batches are padded to a few lengths, and each length runs once at start with one row and
- * with as many rows as the GPU batch limits allow; requests then never wait for a compiler.
- */
+/** WebGPU compiles shaders for the shapes it meets: its batches are padded to a few lengths, each run once at start. */
 async function compileShapes(session: InferenceSession, buckets: readonly number[]): Promise<void> {
-  const budget = batchTokenBudget('webgpu');
-  for (const length of buckets) {
-    for (const rows of new Set([1, Math.min(batchRowLimit('webgpu'), Math.max(1, Math.floor(budget / length)))])) {
-      await embed(session, Array.from({ length: rows }, () => new Int32Array(length).fill(setup.padTokenId)), buckets);
-    }
+  for (const { rows, length } of warmupShapes(buckets)) {
+    await embed(session, Array.from({ length: rows }, () => new Int32Array(length).fill(setup.padTokenId)), buckets);
   }
 }
 

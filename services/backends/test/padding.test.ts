@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bucketFor, lengthBuckets, padBatch } from '../src/onnx/tensors.js';
+import { bucketFor, lengthBuckets, padBatch } from '../src/padding.js';
 
 describe('padBatch', () => {
   it('right-pads every row to the longest with the pad id and masks the padding', () => {

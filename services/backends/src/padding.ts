@@ -1,3 +1,5 @@
+import { batchRowLimit, batchTokenBudget } from './providers/selection.js';
+
 /** Right-padded token ids and attention mask of one batch, row-major [rows, sequenceLength]. */
 export interface PaddedBatch {
   readonly rows: number;
@@ -50,4 +52,14 @@ export function bucketFor(length: number, buckets: readonly number[]): number {
   const bucket = buckets.find((candidate) => candidate >= length);
   if (bucket === undefined) throw new Error(`a ${length}-token row is longer than the longest padded length ${buckets.at(-1)}`);
   return bucket;
+}
+
+/**
+ * The shapes to run once at start so that no request waits for a shader compiler: every padded
+ * length, with one row and with as many rows as the GPU batch limits allow.
+ */
+export function warmupShapes(buckets: readonly number[]): Array<{ readonly rows: number; readonly length: number }> {
+  return buckets.flatMap((length) =>
+    [...new Set([1, Math.min(batchRowLimit('webgpu'), Math.max(1, Math.floor(batchTokenBudget('webgpu') / length)))])].map((rows) => ({ rows, length })),
+  );
 }
