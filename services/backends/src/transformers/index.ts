@@ -63,6 +63,8 @@ class TransformersBackend implements Backend {
         logger.info({ ...info, compiledLengths: this.buckets ?? [], compileSeconds: (performance.now() - compileStarted) / 1000 }, 'transformers backend ready');
         return info;
       } catch (error) {
+        await this.close();
+        this.buckets = undefined;
         failedToLoad.push({ provider: candidate, status: 'skipped', reason: `the pipeline did not load: ${(error as Error).message.split('\n')[0]}` });
       }
     }
