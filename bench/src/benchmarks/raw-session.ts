@@ -9,12 +9,12 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ONNX_MODEL_FILES, onnxModelFile } from '@embedbench/backends/model-files';
 import { lengthBuckets, padBatch } from '@embedbench/backends/padding';
 import { TextTokenizer } from '@embedbench/core/tokenization';
 import { parsePassagesJsonl } from '@embedbench/loadtest/passages';
 import ort from 'onnxruntime-node';
 
-const MODEL_FILES: Record<string, string> = { fp32: 'onnx/model.onnx', fp16: 'onnx/model_fp16.onnx', q8: 'onnx/model_quantized.onnx' };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -31,8 +31,8 @@ async function main(): Promise<void> {
   const modelDir = resolve(values.model);
   const batchSize = Number(values['batch-size']);
   const maxInputTokens = Number(values['max-input-tokens']);
-  const modelFile = MODEL_FILES[values.dtype];
-  if (!modelFile) throw new Error(`--dtype must be one of ${Object.keys(MODEL_FILES).join(', ')}`);
+  const modelFile = onnxModelFile(values.dtype);
+  if (!modelFile) throw new Error(`--dtype must be one of ${Object.keys(ONNX_MODEL_FILES).join(', ')}`);
   const passages = parsePassagesJsonl(await readFile(values.data, 'utf8'), values.data).slice(0, Number(values.passages));
   const tokenizer = await TextTokenizer.load(modelDir, { maxInputTokens });
   const rows = tokenizer.encode(passages.map((passage) => passage.text), true).inputIds.sort((a, b) => a.length - b.length);

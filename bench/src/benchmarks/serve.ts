@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readModelConfig } from '@embedbench/backends/model-files';
+import { onnxModelFile, readModelConfig } from '@embedbench/backends/model-files';
 import { padBatch } from '@embedbench/backends/padding';
 import type { BatchingConfig } from '@embedbench/core/config';
 import { batchActivationBytes, readModelDimensions } from '@embedbench/core/memory';
@@ -41,8 +41,6 @@ import {
 } from './service-process.js';
 
 const TARGETS = { serverEfficiency: 0.95, onnxOverTransformers: 2.0, parityCosine: 0.99, healthP99Ms: 50 } as const;
-/** onnx model files by the dtype /info reports. */
-const ONNX_FILES: Record<string, string> = { fp32: 'onnx/model.onnx', fp16: 'onnx/model_fp16.onnx', q8: 'onnx/model_quantized.onnx' };
 
 interface Settings {
   modelDir: string;
@@ -142,7 +140,7 @@ function passageBatches(settings: Settings): string[][] {
  * With several service workers, the raw phase's one session also measures the worker split.
  */
 async function measureRawSessionRun(modelDir: string, dtype: string, batches: string[][], info: ServiceInfo): Promise<RawFigures> {
-  const modelFile = ONNX_FILES[dtype];
+  const modelFile = onnxModelFile(dtype);
   if (modelFile === undefined) throw new Error(`no onnx model file is known for dtype ${dtype}`);
   const tokenizer = await TextTokenizer.load(modelDir);
   const { padTokenId } = await readModelConfig(modelDir);

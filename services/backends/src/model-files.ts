@@ -10,6 +10,19 @@ export class ModelLoadError extends Error {
   }
 }
 
+/** The onnx model file of each precision, relative to the model directory (what `model synth` and `model fetch` write). */
+export const ONNX_MODEL_FILES = {
+  fp32: 'onnx/model.onnx',
+  fp16: 'onnx/model_fp16.onnx',
+  q8: 'onnx/model_quantized.onnx',
+} as const;
+export type OnnxDtype = keyof typeof ONNX_MODEL_FILES;
+
+/** The file of `dtype`, or undefined for a precision no onnx file is written for. */
+export function onnxModelFile(dtype: string): string | undefined {
+  return Object.hasOwn(ONNX_MODEL_FILES, dtype) ? ONNX_MODEL_FILES[dtype as OnnxDtype] : undefined;
+}
+
 export interface ModelConfig {
   readonly hiddenSize: number;
   readonly padTokenId: number;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, BackendHealth, BackendInfo, BackendLimits, BackendOptions, ExecutionProvider, ProviderStatus, TokenizedBatch } from '@embedbench/core/backend';
-import { ModelLoadError, readModelConfig } from '../model-files.js';
+import { ModelLoadError, ONNX_MODEL_FILES, readModelConfig } from '../model-files.js';
 import { applyProviderEnvironment, probeExecutionProviders } from '../providers/probe.js';
 import { batchRowLimit, batchTokenBudget, GPU_PROVIDERS, gpuProven, planProviders, providerReport } from '../providers/selection.js';
 import { InferenceWorker, WORKER_SCRIPT } from './inference-worker.js';
@@ -10,12 +10,6 @@ import type { ProviderAttempt, WorkerSetup } from './messages.js';
 import { withOptimizedGraphCache } from './optimized-graph-cache.js';
 import { chooseParallelism, threadsPerCore } from './parallelism.js';
 import { chooseCpuPrecision } from './precision-choice.js';
-
-const MODEL_FILES: Record<ProviderAttempt['dtype'], string> = {
-  fp32: 'onnx/model.onnx',
-  fp16: 'onnx/model_fp16.onnx',
-  q8: 'onnx/model_quantized.onnx',
-};
 
 /**
  * The provider/file pairs to try, in order. 'auto' precision means FP16 on a GPU provider (FP32 if
@@ -28,7 +22,7 @@ export function planAttempts(options: BackendOptions, providers: readonly Execut
   for (const provider of providers) {
     const dtypes: Array<ProviderAttempt['dtype']> =
       options.dtype === 'auto' ? (GPU_PROVIDERS.has(provider) ? ['fp16', 'fp32'] : ['fp32']) : [options.dtype];
-    const files = dtypes.map((dtype) => ({ provider, dtype, modelFile: join(options.modelDir, MODEL_FILES[dtype]) }));
+    const files = dtypes.map((dtype) => ({ provider, dtype, modelFile: join(options.modelDir, ONNX_MODEL_FILES[dtype]) }));
     const present = files.find((file) => existsSync(file.modelFile));
     if (present) attempts.push(present);
     else for (const file of files) missing.add(file.modelFile);
@@ -84,7 +78,7 @@ export class OnnxBackend implements Backend {
       this.options.dtype === 'auto' && !onGpu
         ? await chooseCpuPrecision(planned, {
             modelDir,
-            int8ModelFile: join(modelDir, MODEL_FILES.q8),
+            int8ModelFile: join(modelDir, ONNX_MODEL_FILES.q8),
             minCosine: this.options.int8MinCosine,
             workerSetup: sessionSetup,
             prepare,
