@@ -24,15 +24,16 @@ step "model and passages"
 cli model synth --arch modernbert --size "$SIZE" --out "$MODEL" 2>&1 | tail -n 1
 cli data prepare --source synthetic --count "$PASSAGES" --out "$DATA" 2>&1 | tail -n 1
 
-for batch in "$BATCH"; do
-  step "raw session.run, webgpu fp16, sorted batches of $batch: padded to the longest row vs to the backend's lengths"
-  timeout 150 node bench/dist/src/benchmarks/raw-session.js --model "$MODEL" --data "$DATA" --provider webgpu --dtype fp16 \
-    --batch-size "$batch" --passages 2048 2>&1 | grep -v '^Warning' | tee -a "$OUT/raw-webgpu.jsonl"
+# fp16 is the GPU default; q8f16 (8-bit MatMulNBits weights) is kept or dropped on these figures.
+for dtype in fp16 q8f16; do
+  step "raw session.run, webgpu $dtype, sorted batches of $BATCH: padded to the longest row vs to the backend's lengths"
+  timeout 120 node bench/dist/src/benchmarks/raw-session.js --model "$MODEL" --data "$DATA" --provider webgpu --dtype "$dtype" \
+    --batch-size "$BATCH" --passages 2048 2>&1 | grep -v '^Warning' | tee -a "$OUT/raw-webgpu.jsonl"
 done
 
-step "compare: onnx (webgpu fp16; token budget 16384 and 32768; 2 workers) vs transformers (webgpu fp32), batch $BATCH x $CLIENTS clients"
-timeout 480 node bench/bin/embedbench.js compare --model "$MODEL" --data "$DATA" --batch-sizes "$BATCH" \
-  --backends onnx 'onnx[max-batch-tokens=32768]' 'onnx[workers=2]' transformers \
+step "compare: onnx (webgpu fp16, token budget 16384 and 32768; q8f16) vs transformers (webgpu fp32), batch $BATCH x $CLIENTS clients"
+timeout 420 node bench/bin/embedbench.js compare --model "$MODEL" --data "$DATA" --batch-sizes "$BATCH" \
+  --backends onnx 'onnx[max-batch-tokens=32768]' 'onnx[dtype=q8f16]' transformers \
   --max-concurrent-requests "$CLIENTS" --duration-seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" --repeats 1 \
   --gpu-poll-seconds 1 --results-dir "$WORK/results" 2>&1 | grep -v '^Warning' | tee "$OUT/compare.txt"
 cp "$WORK/results/summary_report.txt" "$OUT/" 2>/dev/null

@@ -18,6 +18,7 @@ const EXPECTED_FILES = [
   'config.json',
   'onnx/model.onnx',
   'onnx/model_fp16.onnx',
+  'onnx/model_q8f16.onnx',
   'onnx/model_quantized.onnx',
   'special_tokens_map.json',
   'tokenizer.json',

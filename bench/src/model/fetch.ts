@@ -8,16 +8,23 @@ import { HubError } from '../hub/errors.js';
 import { listSome, OverwriteRefusedError } from '../overwrite.js';
 import { ensureHiddenStateOutput, externalDataLocations, type HiddenStateEdit } from './graph-edit.js';
 import { onnx } from './onnx/proto.js';
-import { quantizeModelFile } from './onnx/quantize-graph.js';
+import { BLOCK_INT8, DYNAMIC_INT8, quantizeModelFile, type MatMulRewrite } from './onnx/quantize-graph.js';
 
-/** ONNX variants by the file names that transformers.js exports use. */
+/** ONNX variants by the file names that transformers.js exports use (and their pattern for q8f16). */
 export const VARIANT_FILES = {
   fp32: 'onnx/model.onnx',
   fp16: 'onnx/model_fp16.onnx',
   q8: 'onnx/model_quantized.onnx',
+  q8f16: 'onnx/model_q8f16.onnx',
 } as const;
 export type Variant = keyof typeof VARIANT_FILES;
 export const VARIANTS = Object.keys(VARIANT_FILES) as Variant[];
+
+/** Variants made here, by quantizing another, when the repository lacks them. */
+const QUANTIZED_HERE: Partial<Record<Variant, { from: Variant; rewrite: MatMulRewrite }>> = {
+  q8: { from: 'fp32', rewrite: DYNAMIC_INT8 },
+  q8f16: { from: 'fp16', rewrite: BLOCK_INT8 },
+};
 
 const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 const OPTIONAL_FILES = ['special_tokens_map.json'];
@@ -39,7 +46,7 @@ const manifestSchema = z.object({
       sha256: z.string().optional(),
       localSize: z.number(),
       editedFrom: z.string().optional(),
-      /** For a file made here: the fp32 file it was quantized from, as `sha256-or-size:localSize`. */
+      /** For a file made here: the file it was quantized from, as `sha256-or-size:localSize`. */
       quantizedFrom: z.string().optional(),
     }),
   ),
@@ -68,8 +75,9 @@ export interface FetchedFile {
 
 /**
  * Downloads config, tokenizer files and the requested ONNX variants (with their external-data
- * companions) into `outDir`, then makes sure every ONNX graph outputs `last_hidden_state`. A q8
- * variant the repository lacks is made here from the fp32 file (dynamic int8 MatMuls).
+ * companions) into `outDir`, then makes sure every ONNX graph outputs `last_hidden_state`. A q8 or
+ * q8f16 variant the repository lacks is made here, from the fp32 file (dynamic int8 MatMuls) or the
+ * fp16 file (8-bit MatMulNBits).
  */
 export async function fetchModel(options: FetchModelOptions): Promise<FetchedFile[]> {
   const log = options.log ?? (() => undefined);
@@ -77,8 +85,12 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchedFil
   const client = new HubClient(options.hub);
   try {
     const listing = await client.listFiles(repo);
-    const quantizeHere = options.variants.includes('q8') && !listing.some((file) => file.path === VARIANT_FILES.q8);
-    const downloads: Variant[] = quantizeHere ? [...new Set([...options.variants.filter((variant) => variant !== 'q8'), 'fp32' as const])] : options.variants;
+    const quantizeHere = options.variants.filter(
+      (variant) => QUANTIZED_HERE[variant] !== undefined && !listing.some((file) => file.path === VARIANT_FILES[variant]),
+    );
+    const downloads = [
+      ...new Set([...options.variants.filter((variant) => !quantizeHere.includes(variant)), ...quantizeHere.map((variant) => QUANTIZED_HERE[variant]!.from)]),
+    ];
     const plan = planDownloads(listing, downloads, repo);
     const manifest = await readManifest(options.outDir, repo);
     if (options.force !== true) await refuseForeignFiles(options.outDir, plan, manifest, repo);
@@ -109,7 +121,7 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchedFil
       fetched.push(record);
     }
     for (const variant of downloads) await checkExternalData(options.outDir, VARIANT_FILES[variant]);
-    if (quantizeHere) fetched.push(await quantizeFp32(options.outDir, manifest, log));
+    for (const variant of quantizeHere) fetched.push(await quantizeVariant(options.outDir, variant, manifest, log));
     return fetched;
   } finally {
     await client.close();
@@ -153,22 +165,24 @@ async function exposeHiddenState(outDir: string, path: string, log: (line: strin
   return edit;
 }
 
-/** Makes onnx/model_quantized.onnx from the fetched (and edited) onnx/model.onnx, unless it is already made from it. */
-async function quantizeFp32(outDir: string, manifest: Manifest, log: (line: string) => void): Promise<FetchedFile> {
-  const source = manifest.files[VARIANT_FILES.fp32];
-  if (source === undefined) throw new Error(`${VARIANT_FILES.fp32} was not fetched, so it cannot be quantized`);
+/** Makes `variant`'s file from the fetched (and edited) file it is quantized from, unless it is already made from it. */
+async function quantizeVariant(outDir: string, variant: Variant, manifest: Manifest, log: (line: string) => void): Promise<FetchedFile> {
+  const { from, rewrite } = QUANTIZED_HERE[variant]!;
+  const sourcePath = VARIANT_FILES[from];
+  const source = manifest.files[sourcePath];
+  if (source === undefined) throw new Error(`${sourcePath} was not fetched, so it cannot be quantized`);
   const stamp = `${source.sha256 ?? source.size}:${source.localSize}`;
-  const path = VARIANT_FILES.q8;
+  const path = VARIANT_FILES[variant];
   const destination = join(outDir, ...path.split('/'));
   const recorded = manifest.files[path];
   if (recorded?.quantizedFrom === stamp && (await fileSize(destination)) === recorded.localSize) {
     return { path, bytes: recorded.localSize, action: 'already present' };
   }
-  log(`quantizing ${VARIANT_FILES.fp32} to ${path} (dynamic int8 MatMuls; the repository has no ${path})`);
+  log(`quantizing ${sourcePath} to ${path} (${rewrite.description}; the repository has no ${path})`);
   const started = performance.now();
-  const result = await quantizeModelFile(join(outDir, ...VARIANT_FILES.fp32.split('/')), destination);
+  const result = await quantizeModelFile(join(outDir, ...sourcePath.split('/')), destination, rewrite);
   log(
-    `  ${path}: ${result.quantizedMatMuls} MatMuls int8, ${result.floatMatMuls} left float32, ` +
+    `  ${path}: ${result.quantizedMatMuls} MatMuls quantized, ${result.floatMatMuls} left in ${from}, ` +
       `${megabytes(result.bytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   manifest.files[path] = { size: source.size, localSize: result.bytes, quantizedFrom: stamp };

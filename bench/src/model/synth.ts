@@ -24,11 +24,12 @@ export interface WrittenFile {
   bytes: number;
 }
 
-/** File names transformers.js resolves for dtype 'fp32', 'fp16' and 'q8'. */
+/** File names transformers.js resolves for dtype 'fp32', 'fp16' and 'q8', and the same pattern for 'q8f16'. */
 export const ONNX_FILES: Record<Precision, string> = {
   fp32: 'onnx/model.onnx',
   fp16: 'onnx/model_fp16.onnx',
   q8: 'onnx/model_quantized.onnx',
+  q8f16: 'onnx/model_q8f16.onnx',
 };
 
 export class SynthError extends Error {
@@ -36,7 +37,7 @@ export class SynthError extends Error {
 }
 
 /**
- * Writes a complete model folder (config, tokenizer, three ONNX variants). Everything is written
+ * Writes a complete model folder (config, tokenizer, four ONNX variants). Everything is written
  * into a sibling temp folder first and renamed into place at the end, so an interrupted run never
  * leaves a half-written model behind at `outDir`.
  */

@@ -10,11 +10,16 @@ export class ModelLoadError extends Error {
   }
 }
 
-/** The onnx model file of each precision, relative to the model directory (what `model synth` and `model fetch` write). */
+/**
+ * The onnx model file of each precision, relative to the model directory (what `model synth` and
+ * `model fetch` write). q8: int8 MatMulInteger weights, for CPUs; q8f16: fp16 compute with 8-bit
+ * MatMulNBits weights, for GPU providers.
+ */
 export const ONNX_MODEL_FILES = {
   fp32: 'onnx/model.onnx',
   fp16: 'onnx/model_fp16.onnx',
   q8: 'onnx/model_quantized.onnx',
+  q8f16: 'onnx/model_q8f16.onnx',
 } as const;
 export type OnnxDtype = keyof typeof ONNX_MODEL_FILES;
 

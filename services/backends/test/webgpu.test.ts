@@ -30,13 +30,19 @@ describe('execution provider probe', () => {
 });
 
 /**
- * The WebGPU code path on lavapipe: both backends, compared with the same backend on the CPU.
- * The onnx backend runs its FP16 file there (the GPU default), so its bar is lower than fp32's.
+ * The WebGPU code path on lavapipe: both backends, compared with the same backend on the CPU (fp32).
+ * The onnx backend runs its FP16 file there (the GPU default), and on request its q8f16 file
+ * (8-bit MatMulNBits), so its bar is lower than fp32's.
  * Rows are capped at 48 tokens: lavapipe compiles and runs every padded length at start, slowly.
  */
 const WEBGPU_LIMITS = { maxSequenceLength: 48 } as const;
-for (const [backendName, minimumCosine] of [['onnx', 0.999], ['transformers', 0.99999]] as const) {
-  describe(`${backendName} backend on WebGPU (lavapipe)`, lavapipeSuiteOptions(), () => {
+const WEBGPU_CASES = [
+  { backendName: 'onnx', dtype: 'auto', expectedDtype: 'fp16', minimumCosine: 0.999 },
+  { backendName: 'onnx', dtype: 'q8f16', expectedDtype: 'q8f16', minimumCosine: 0.999 },
+  { backendName: 'transformers', dtype: 'auto', expectedDtype: 'fp32', minimumCosine: 0.99999 },
+] as const;
+for (const { backendName, dtype, expectedDtype, minimumCosine } of WEBGPU_CASES) {
+  describe(`${backendName} backend on WebGPU (lavapipe), dtype ${dtype}`, lavapipeSuiteOptions(), () => {
     const modelDir = testModelDir('modernbert');
     let onWebgpu: Backend;
     let onCpu: Backend;
@@ -48,7 +54,7 @@ for (const [backendName, minimumCosine] of [['onnx', 0.999], ['transformers', 0.
       assert.ok('environment' in found);
       savedEnvironment = Object.fromEntries(Object.keys(found.environment).map((key) => [key, process.env[key]]));
       Object.assign(process.env, found.environment);
-      onWebgpu = await createBackend(backendName, backendOptions(modelDir, { dtype: 'auto', device: 'webgpu', executionProviders: ['tensorrt', 'cuda', 'webgpu', 'cpu'] }));
+      onWebgpu = await createBackend(backendName, backendOptions(modelDir, { dtype, device: 'webgpu', executionProviders: ['tensorrt', 'cuda', 'webgpu', 'cpu'] }));
       onCpu = await createBackend(backendName, backendOptions(modelDir));
       [info] = await Promise.all([onWebgpu.start(WEBGPU_LIMITS), onCpu.start(WEBGPU_LIMITS)]);
     });
@@ -62,7 +68,7 @@ for (const [backendName, minimumCosine] of [['onnx', 0.999], ['transformers', 0.
 
     it('runs on webgpu and says why the other providers are not in use', () => {
       assert.equal(info.executionProvider, 'webgpu');
-      assert.equal(info.dtype, backendName === 'onnx' ? 'fp16' : 'fp32');
+      assert.equal(info.dtype, expectedDtype);
       assert.equal(info.gpuAvailable, false, 'a software Vulkan driver is not a GPU');
       const byProvider = Object.fromEntries(info.providers.map((entry) => [entry.provider, entry]));
       assert.equal(byProvider.webgpu?.status, 'in use');

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 export const BACKEND_NAMES = ['transformers', 'onnx'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-export const DTYPES = ['auto', 'fp32', 'fp16', 'q8'] as const;
+export const DTYPES = ['auto', 'fp32', 'fp16', 'q8', 'q8f16'] as const;
 export type Dtype = (typeof DTYPES)[number];
 
 export const DEVICES = ['auto', 'cpu', 'cuda', 'webgpu'] as const;

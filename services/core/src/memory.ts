@@ -7,7 +7,7 @@ export interface ModelDimensions {
   readonly hiddenSize: number;
   readonly intermediateSize: number;
   readonly attentionHeads: number;
-  /** Bytes per activation value: 2 for fp16, 4 otherwise (q8 weights still compute in fp32). */
+  /** Bytes per activation value: 2 for fp16 and q8f16, 4 otherwise (q8 weights still compute in fp32). */
   readonly bytesPerValue: number;
 }
 
@@ -45,7 +45,7 @@ export async function readModelDimensions(modelDir: string, dtype: string): Prom
     hiddenSize: config.data.hidden_size,
     intermediateSize: config.data.intermediate_size,
     attentionHeads: config.data.num_attention_heads,
-    bytesPerValue: dtype === 'fp16' ? 2 : 4,
+    bytesPerValue: dtype === 'fp16' || dtype === 'q8f16' ? 2 : 4,
   };
 }
 

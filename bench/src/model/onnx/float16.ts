@@ -33,3 +33,13 @@ export function toFloat16Array(values: Float32Array): Uint16Array {
   for (let i = 0; i < values.length; i++) out[i] = toFloat16Bits(values[i]!);
   return out;
 }
+
+/** The float32 value of IEEE 754 binary16 bits (exact: every float16 is a float32). */
+export function fromFloat16Bits(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (mantissa / 1024);
+  if (exponent === 0x1f) return mantissa ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exponent - 15) * (1 + mantissa / 1024);
+}

@@ -2,6 +2,7 @@ import { toFloat16Array } from './float16.js';
 import { onnx, type OnnxTypes } from './proto.js';
 
 const DataType = onnx.TensorProto.DataType;
+export const CONTRIB_DOMAIN = 'com.microsoft';
 const AttributeType = onnx.AttributeProto.AttributeType;
 
 /** Integers, integer lists, strings, or `{ float }` for float attributes (so 1.0 stays a float). */
@@ -29,6 +30,8 @@ export interface GraphValueInfo {
 export class GraphBuilder {
   readonly nodes: OnnxTypes.INodeProto[] = [];
   readonly initializers: Initializer[] = [];
+  /** Operator domains other than ONNX's own that the nodes use, for the model's opset imports. */
+  readonly domains = new Set<string>();
   private readonly usedNames = new Set<string>();
   private readonly constantsByKey = new Map<string, string>();
 
@@ -37,6 +40,14 @@ export class GraphBuilder {
   /** Adds a node with one output and returns the output name. */
   op(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, outputName?: string): string {
     return this.opMulti(opType, inputs, 1, attributes, outputName)[0]!;
+  }
+
+  /** Adds a node of onnxruntime's com.microsoft domain (contrib operators) with one output. */
+  contribOp(opType: string, inputs: string[], attributes: Record<string, AttributeValue>): string {
+    this.domains.add(CONTRIB_DOMAIN);
+    const [output] = this.opMulti(opType, inputs, 1, attributes);
+    this.nodes.at(-1)!.domain = CONTRIB_DOMAIN;
+    return output!;
   }
 
   /** Adds a node with `outputCount` outputs. */

@@ -1,13 +1,17 @@
 import { toFloat16Array } from './float16.js';
 import { bytesOf, type GraphBuilder } from './graph-builder.js';
 import { onnx } from './proto.js';
-import { quantizePerColumn } from './quantize.js';
+import { nbitsWeight, quantizePerColumn } from './quantize.js';
 import type { WeightTensor, Weights } from './weights.js';
 
 const DataType = onnx.TensorProto.DataType;
 
-/** fp32: float32 throughout. fp16: float16 weights and compute. q8: float32 with int8 MatMul weights. */
-export const PRECISIONS = ['fp32', 'fp16', 'q8'] as const;
+/**
+ * fp32: float32 throughout. fp16: float16 weights and compute. q8: float32 with int8 MatMul
+ * weights (MatMulInteger, for CPUs). q8f16: float16 compute with 8-bit block-quantized MatMul
+ * weights (MatMulNBits, whose prefill kernels onnxruntime's WebGPU provider optimizes).
+ */
+export const PRECISIONS = ['fp32', 'fp16', 'q8', 'q8f16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
 const FLOAT16_MIN = -65504;
@@ -22,24 +26,32 @@ export class EncoderLayers {
     private readonly weights: Weights,
     readonly precision: Precision,
   ) {
-    this.computeType = precision === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT;
+    this.computeType = precision === 'fp16' || precision === 'q8f16' ? DataType.FLOAT16 : DataType.FLOAT;
+  }
+
+  private get float16(): boolean {
+    return this.computeType === DataType.FLOAT16;
   }
 
   /** The named weight as an initializer in the compute type. */
   weight(name: string): string {
     const tensor = this.tensor(name);
-    const fp16 = this.precision === 'fp16';
     return this.g.addInitializer({
       name,
       dataType: this.computeType,
       dims: tensor.dims,
-      bytes: bytesOf(fp16 ? toFloat16Array(tensor.data) : tensor.data),
+      bytes: bytesOf(this.float16 ? toFloat16Array(tensor.data) : tensor.data),
     });
   }
 
-  /** x @ W (+ b) with W stored [in, out]; in q8 the product runs as MatMulInteger. */
+  /** x @ W (+ b) with W stored [in, out]; in q8 the product runs as MatMulInteger, in q8f16 as MatMulNBits. */
   linear(x: string, weightName: string, biasName?: string): string {
-    const product = this.precision === 'q8' ? this.quantizedMatMul(x, weightName) : this.g.op('MatMul', [x, this.weight(weightName)]);
+    const product =
+      this.precision === 'q8'
+        ? this.quantizedMatMul(x, weightName)
+        : this.precision === 'q8f16'
+          ? this.blockQuantizedMatMul(x, weightName)
+          : this.g.op('MatMul', [x, this.weight(weightName)]);
     return biasName === undefined ? product : this.g.op('Add', [product, this.weight(biasName)]);
   }
 
@@ -58,7 +70,7 @@ export class EncoderLayers {
 
   /** Additive attention bias: 0 where `allowed` (bool) is true, the compute type's lowest value elsewhere. */
   maskBias(allowed: string): string {
-    const lowest = this.precision === 'fp16' ? FLOAT16_MIN : FLOAT32_MIN;
+    const lowest = this.float16 ? FLOAT16_MIN : FLOAT32_MIN;
     return this.g.op('Where', [allowed, this.scalar(0), this.scalar(lowest)]);
   }
 
@@ -91,12 +103,12 @@ export class EncoderLayers {
 
   /** Casts a float32 value computed at full precision (rotary tables) to the compute type. */
   fromFloat32(x: string): string {
-    return this.precision === 'fp16' ? this.g.op('Cast', [x], { to: DataType.FLOAT16 }) : x;
+    return this.float16 ? this.g.op('Cast', [x], { to: DataType.FLOAT16 }) : x;
   }
 
   /** The graph output, always float32 (as transformers.js' own fp16 conversions keep I/O types). */
   toFloat32(x: string, outputName: string): string {
-    return this.g.op(this.precision === 'fp16' ? 'Cast' : 'Identity', [x], this.precision === 'fp16' ? { to: DataType.FLOAT } : {}, outputName);
+    return this.g.op(this.float16 ? 'Cast' : 'Identity', [x], this.float16 ? { to: DataType.FLOAT } : {}, outputName);
   }
 
   private quantizedMatMul(x: string, weightName: string): string {
@@ -110,6 +122,15 @@ export class EncoderLayers {
     const integerProduct = this.g.op('MatMulInteger', [xQuantized, quantized, xZeroPoint, zeroPoint]);
     const product = this.g.op('Cast', [integerProduct], { to: DataType.FLOAT });
     return this.g.op('Mul', [product, this.g.op('Mul', [xScale, scale])]);
+  }
+
+  private blockQuantizedMatMul(x: string, weightName: string): string {
+    const tensor = this.tensor(weightName);
+    const [rows, columns] = tensor.dims as [number, number];
+    const weight = nbitsWeight(tensor.data, rows, columns);
+    const values = this.g.addInitializer({ name: `${weightName}_q8`, dataType: DataType.UINT8, dims: weight.valueDims, bytes: weight.values });
+    const scales = this.g.addInitializer({ name: `${weightName}_scale`, dataType: DataType.FLOAT16, dims: weight.scaleDims, bytes: weight.float16Scales });
+    return this.g.contribOp('MatMulNBits', [x, values, scales], weight.attributes);
   }
 
   private tensor(name: string): WeightTensor {

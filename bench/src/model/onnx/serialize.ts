@@ -27,7 +27,7 @@ export interface OnnxModelDescription {
 export async function writeOnnxModel(path: string, model: OnnxModelDescription): Promise<number> {
   const header = onnx.ModelProto.encode({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET_VERSION }],
+    opsetImport: [{ domain: '', version: OPSET_VERSION }, ...[...model.graph.domains].map((domain) => ({ domain, version: 1 }))],
     producerName: 'embedbench',
     docString: model.docString,
   }).finish();

@@ -1,4 +1,5 @@
 import type { ExecutionProvider } from '@embedbench/core/backend';
+import type { OnnxDtype } from '../model-files.js';
 import type { OptimizedGraphUse } from './optimized-graph-cache.js';
 
 /** What a worker needs to build its session; all paths absolute. */
@@ -16,7 +17,7 @@ export interface WorkerSetup {
 export interface ProviderAttempt {
   readonly provider: ExecutionProvider;
   readonly modelFile: string;
-  readonly dtype: 'fp32' | 'fp16' | 'q8';
+  readonly dtype: OnnxDtype;
   /** Where this provider's optimized graph of the model is cached, if it is. */
   readonly optimizedModelFile?: string | undefined;
 }
