@@ -27,16 +27,20 @@ cli data prepare --source synthetic --count "$PASSAGES" --out "$DATA" 2>&1 | tai
 # fp16 is the GPU default; q8f16 (8-bit MatMulNBits weights) is kept or dropped on these figures.
 for dtype in fp16 q8f16; do
   step "raw session.run, webgpu $dtype, sorted batches of $BATCH: padded to the longest row vs to the backend's lengths"
-  timeout 120 node bench/dist/src/benchmarks/raw-session.js --model "$MODEL" --data "$DATA" --provider webgpu --dtype "$dtype" \
+  timeout 100 node bench/dist/src/benchmarks/raw-session.js --model "$MODEL" --data "$DATA" --provider webgpu --dtype "$dtype" \
     --batch-size "$BATCH" --passages 2048 2>&1 | grep -v '^Warning' | tee -a "$OUT/raw-webgpu.jsonl"
 done
 
 step "compare: onnx (webgpu fp16, token budget 16384 and 32768; q8f16) vs transformers (webgpu fp32), batch $BATCH x $CLIENTS clients"
-timeout 420 node bench/bin/embedbench.js compare --model "$MODEL" --data "$DATA" --batch-sizes "$BATCH" \
+timeout 360 node bench/bin/embedbench.js compare --model "$MODEL" --data "$DATA" --batch-sizes "$BATCH" \
   --backends onnx 'onnx[max-batch-tokens=32768]' 'onnx[dtype=q8f16]' transformers \
   --max-concurrent-requests "$CLIENTS" --duration-seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" --repeats 1 \
   --gpu-poll-seconds 1 --results-dir "$WORK/results" 2>&1 | grep -v '^Warning' | tee "$OUT/compare.txt"
 cp "$WORK/results/summary_report.txt" "$OUT/" 2>/dev/null
+
+step "shapes the warm-up did not run: first vs second time (a compile on the request path shows as a ratio well above 1)"
+timeout 100 node bench/dist/src/benchmarks/shape-compile.js --model "$MODEL" --backend onnx --device webgpu --shapes 12 \
+  2>&1 | grep -v '^Warning' | tee "$OUT/shapes.jsonl"
 
 tar -C "$WORK" -czf "$OUT/results.tar.gz" results 2>/dev/null
 rm -rf "$WORK"
