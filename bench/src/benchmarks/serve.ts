@@ -104,14 +104,14 @@ function parseSettings(argv: string[]): Settings {
       'batch-size': { type: 'string', default: '32' },
       'requests-per-client': { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
-      'health-interval-ms': { type: 'string', default: '100' },
+      'health-interval-ms': { type: 'string', default: '20' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(
       'Usage: npm run bench:serve -- [--model DIR] [--clients 8] [--batch-size 32] [--requests-per-client 1]\n' +
-        '                             [--seed 1] [--health-interval-ms 100]\n' +
+        '                             [--seed 1] [--health-interval-ms 20]\n' +
         DEFAULT_MODEL_HELP,
     );
     process.exit(0);
