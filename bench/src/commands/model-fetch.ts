@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { hubOptionsFromEnv, HUB_ENVIRONMENT_HELP } from '../hub/config.js';
-import { fetchModel, VARIANTS, type Variant } from '../model/fetch.js';
+import { DEFAULT_VARIANTS, fetchModel, VARIANTS, type Variant } from '../model/fetch.js';
 import { forceOption } from '../overwrite.js';
 
 /** Adds `model fetch` to the `model` command group. */
@@ -16,7 +16,7 @@ export function registerFetch(modelCommand: Command): void {
     .addOption(
       new Option('--variants <list>', `comma-separated ONNX variants: ${VARIANTS.join(', ')}`)
         .argParser(parseVariants)
-        .default([...VARIANTS], VARIANTS.join(',')),
+        .default([...DEFAULT_VARIANTS], DEFAULT_VARIANTS.join(',')),
     )
     .option('--revision <revision>', 'branch, tag or commit sha', 'main')
     .option('--connect-timeout <seconds>', 'overrides EMBEDBENCH_HUB_CONNECT_TIMEOUT', parseSeconds)

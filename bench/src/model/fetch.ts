@@ -19,6 +19,8 @@ export const VARIANT_FILES = {
 } as const;
 export type Variant = keyof typeof VARIANT_FILES;
 export const VARIANTS = Object.keys(VARIANT_FILES) as Variant[];
+/** What `model fetch` gets unless told otherwise: the files the backends choose among by themselves. */
+export const DEFAULT_VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'q8'];
 
 /** Variants made here, by quantizing another, when the repository lacks them. */
 const QUANTIZED_HERE: Partial<Record<Variant, { from: Variant; rewrite: MatMulRewrite }>> = {

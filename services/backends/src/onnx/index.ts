@@ -27,7 +27,12 @@ export function planAttempts(options: BackendOptions, providers: readonly Execut
     if (present) attempts.push(present);
     else for (const file of files) missing.add(file.modelFile);
   }
-  if (attempts.length === 0) throw new ModelLoadError(`model file not found: ${[...missing].join(' or ')}`);
+  if (attempts.length === 0) {
+    throw new ModelLoadError(
+      `model file not found: ${[...missing].join(' or ')} (\`embedbench model synth\` writes every precision; ` +
+        '`embedbench model fetch --variants LIST` fetches, or makes, the ones listed)',
+    );
+  }
   return attempts;
 }
 
