@@ -14,6 +14,7 @@ import { bucketFor, lengthBuckets, warmupShapes } from '@embedbench/backends/pad
 import { batchRowLimit, batchTokenBudget } from '@embedbench/backends/providers/selection';
 import { pino } from 'pino';
 import { SeededRandom } from '../text/random.js';
+import { positiveOption } from './service-process.js';
 
 interface ShapeTiming {
   readonly rows: number;
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
   const backendName = oneOf<BackendName>(values.backend, BACKEND_NAMES, '--backend');
   const device = oneOf<Device>(values.device, DEVICES, '--device');
   const dtype = oneOf<Dtype>(values.dtype, DTYPES, '--dtype');
-  const maxInputTokens = Number(values['max-input-tokens']);
+  const maxInputTokens = positiveOption('max-input-tokens', values['max-input-tokens']);
+  const shapeCount = positiveOption('shapes', values.shapes);
+  const random = new SeededRandom(positiveOption('seed', values.seed));
   const backend = await createBackend(backendName, {
     modelDir: values.model,
     modelId: values.model,
@@ -62,9 +65,8 @@ async function main(): Promise<void> {
   try {
     const buckets = lengthBuckets(maxInputTokens);
     const warmed = new Set(warmupShapes(buckets).map(({ rows, length }) => `${rows}x${length}`));
-    const random = new SeededRandom(Number(values.seed));
     const results: ShapeTiming[] = [];
-    while (results.length < Number(values.shapes)) {
+    while (results.length < shapeCount) {
       const tokens = 1 + random.int(maxInputTokens);
       const paddedLength = bucketFor(tokens, buckets);
       const maxRows = Math.min(batchRowLimit('webgpu'), Math.floor(batchTokenBudget('webgpu') / paddedLength));
